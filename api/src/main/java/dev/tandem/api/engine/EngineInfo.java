@@ -1,0 +1,21 @@
+package dev.tandem.api.engine;
+
+import java.util.Set;
+
+/**
+ * What an engine serves.
+ *
+ * @param modelName the name clients use in the {@code model} field
+ * @param blockSize KV block size in tokens; routers must use the same
+ * @param contextLength most tokens (prompt + generated) of one sequence
+ * @param kvBlocks KV capacity in blocks
+ * @param vocabSize number of token ids
+ * @param eosTokenIds ids that end generation unless ignore_eos
+ */
+public record EngineInfo(
+        String modelName, int blockSize, int contextLength, int kvBlocks, int vocabSize, Set<Integer> eosTokenIds) {
+
+    public EngineInfo {
+        eosTokenIds = Set.copyOf(eosTokenIds);
+    }
+}

@@ -1,0 +1,37 @@
+package dev.tandem.api.engine;
+
+import java.util.Objects;
+
+/**
+ * One generation request as an engine sees it: token ids in, token deltas out.
+ *
+ * <p>The prompt array is owned by the request once constructed: callers must not mutate it afterwards (it is not
+ * copied, because prompts reach hundreds of thousands of tokens and pass through several layers).
+ *
+ * @param requestId unique among the requests in flight on one engine
+ * @param promptTokens the prompt, including any BOS the model expects
+ * @param sampling how tokens are chosen
+ * @param stop when generation ends
+ * @param cacheSalt null or a salt that isolates this request's prefix-cache entries (DESIGN §4)
+ */
+public record GenerateRequest(
+        String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, String cacheSalt) {
+
+    public GenerateRequest {
+        Objects.requireNonNull(requestId, "requestId");
+        Objects.requireNonNull(promptTokens, "promptTokens");
+        Objects.requireNonNull(sampling, "sampling");
+        Objects.requireNonNull(stop, "stop");
+        if (promptTokens.length == 0) {
+            throw new EngineException(EngineException.Kind.INVALID_REQUEST, "the prompt must not be empty");
+        }
+    }
+
+    public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop) {
+        this(requestId, promptTokens, sampling, stop, null);
+    }
+
+    public int promptLength() {
+        return promptTokens.length;
+    }
+}

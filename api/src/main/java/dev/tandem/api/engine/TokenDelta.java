@@ -1,0 +1,26 @@
+package dev.tandem.api.engine;
+
+/**
+ * New tokens of one request since the previous delta. The last delta of a request carries its finish reason and
+ * usage; no delta follows it.
+ *
+ * @param tokenIds the new ids (may be empty in a final delta)
+ * @param finishReason null until the final delta
+ * @param usage null until the final delta
+ */
+public record TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage) {
+
+    private static final int[] NONE = new int[0];
+
+    public static TokenDelta tokens(int... ids) {
+        return new TokenDelta(ids, null, null);
+    }
+
+    public static TokenDelta finished(int[] ids, FinishReason reason, Usage usage) {
+        return new TokenDelta(ids == null ? NONE : ids, reason, usage);
+    }
+
+    public boolean isFinal() {
+        return finishReason != null;
+    }
+}
