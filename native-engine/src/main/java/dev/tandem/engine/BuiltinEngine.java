@@ -1,0 +1,199 @@
+package dev.tandem.engine;
+
+import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineConfig;
+import dev.tandem.api.engine.EngineException;
+import dev.tandem.api.engine.EngineInfo;
+import dev.tandem.api.engine.FinishReason;
+import dev.tandem.api.engine.GenerateRequest;
+import dev.tandem.api.engine.Generation;
+import dev.tandem.api.engine.TokenListener;
+import dev.tandem.api.kv.KvStateDump;
+import dev.tandem.api.kv.LoadSnapshot;
+import dev.tandem.engine.scheduler.Sequence;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The built-in engine: an {@link EngineCore} stepped by one dedicated platform thread. Callers talk to it through a
+ * lock-free inbox (admissions, aborts, queries), so the scheduling thread owns all scheduler state and never waits
+ * on a caller. With a timing-model backend the thread sleeps each step's modeled duration, divided by the speed-up.
+ *
+ * <p>Admission is bounded: beyond {@code maxWaiting} queued requests {@link #generate} throws OVERLOADED.
+ */
+public final class BuiltinEngine implements Engine {
+
+    private static final System.Logger LOG = System.getLogger(BuiltinEngine.class.getName());
+
+    private final EngineConfig config;
+    private final EngineInfo info;
+    private final EngineCore core;
+    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile LoadSnapshot lastLoad;
+
+    public BuiltinEngine(EngineConfig config, EngineInfo info, EngineCore core) {
+        this.config = config;
+        this.info = info;
+        this.core = core;
+        this.lastLoad = core.load(config.clock().nanos());
+        this.thread = Thread.ofPlatform()
+                .name("engine-" + config.workerId())
+                .daemon(true)
+                .start(this::run);
+    }
+
+    @Override
+    public EngineInfo info() {
+        return info;
+    }
+
+    @Override
+    public Generation generate(GenerateRequest request, TokenListener listener) {
+        validate(request);
+        if (closed) {
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "engine " + config.workerId() + " is closed");
+        }
+        if (queued.incrementAndGet() > config.maxWaiting()) {
+            queued.decrementAndGet();
+            throw new EngineException(
+                    EngineException.Kind.OVERLOADED,
+                    "engine " + config.workerId() + " has " + config.maxWaiting() + " requests waiting");
+        }
+        long now = config.clock().nanos();
+        submit(() -> {
+            queued.decrementAndGet();
+            core.scheduler().add(new Sequence(request, listener, now));
+        });
+        return new Generation() {
+            @Override
+            public String requestId() {
+                return request.requestId();
+            }
+
+            @Override
+            public void cancel() {
+                submit(() -> core.scheduler().abort(request.requestId()));
+            }
+        };
+    }
+
+    private void validate(GenerateRequest request) {
+        int[] prompt = request.promptTokens();
+        if (prompt.length >= info.contextLength()) {
+            throw new EngineException(
+                    EngineException.Kind.INVALID_REQUEST,
+                    "the prompt has " + prompt.length + " tokens; this model's context is " + info.contextLength()
+                            + " tokens including at least one generated");
+        }
+        int bs = info.blockSize();
+        if ((prompt.length + bs) / bs > info.kvBlocks()) {
+            throw new EngineException(
+                    EngineException.Kind.INVALID_REQUEST,
+                    "the prompt needs more KV blocks than this worker has (" + info.kvBlocks() + ")");
+        }
+        for (int t : prompt) {
+            if (t < 0 || t >= info.vocabSize()) {
+                throw new EngineException(
+                        EngineException.Kind.INVALID_REQUEST,
+                        "token id " + t + " is outside the vocabulary [0, " + info.vocabSize() + ")");
+            }
+        }
+    }
+
+    @Override
+    public LoadSnapshot load() {
+        return lastLoad;
+    }
+
+    @Override
+    public KvStateDump dumpKvState() {
+        CompletableFuture<KvStateDump> f = new CompletableFuture<>();
+        submit(() -> f.complete(core.dumpKvState()));
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "interrupted", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "no KV dump from the engine", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        core.backend().close();
+    }
+
+    private void submit(Runnable task) {
+        inbox.add(task);
+        LockSupport.unpark(thread);
+    }
+
+    private void run() {
+        try {
+            while (!closed) {
+                drainInbox();
+                if (!core.scheduler().hasWork()) {
+                    core.publishEvents();
+                    lastLoad = core.load(config.clock().nanos());
+                    if (inbox.isEmpty()) {
+                        LockSupport.parkNanos(50_000_000L);
+                    }
+                    continue;
+                }
+                long modeled = core.step();
+                lastLoad = core.load(config.clock().nanos());
+                if (modeled > 0) {
+                    config.clock().sleepNanos((long) (modeled / config.speedup()));
+                } else if (modeled < 0) {
+                    // Nothing schedulable (all blocks held by sequences that cannot grow): wait for an abort.
+                    LockSupport.parkNanos(1_000_000L);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            failAll(e);
+        } finally {
+            drainInbox();
+            core.scheduler().abortAll(FinishReason.CANCELLED);
+            core.publishEvents();
+        }
+    }
+
+    private void failAll(Throwable cause) {
+        LOG.log(System.Logger.Level.ERROR, "failing every request of engine " + config.workerId(), cause);
+        closed = true;
+        drainInbox();
+        core.scheduler().abortAll(FinishReason.ERROR);
+    }
+
+    private void drainInbox() {
+        Runnable r;
+        while ((r = inbox.poll()) != null) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "engine task failed", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.tandem.engine.sim;
+
+import dev.tandem.engine.compute.ComputeBackend;
+import dev.tandem.engine.compute.StepOutput;
+import dev.tandem.engine.scheduler.ScheduledChunk;
+import dev.tandem.engine.scheduler.Sequence;
+import dev.tandem.engine.scheduler.StepPlan;
+
+/**
+ * The {@code sim} backend ("mocker"): no arithmetic, a timing model of each step ({@link SimTimingModel}) and
+ * deterministic pseudo-tokens ({@link SimTokens}). It drives router and disaggregation studies at scale.
+ */
+public final class SimComputeBackend implements ComputeBackend {
+
+    private final SimTokens tokens;
+    private final int vocabSize;
+    private final int contextLength;
+
+    public SimComputeBackend(SimTokens tokens, int vocabSize, int contextLength) {
+        this.tokens = tokens;
+        this.vocabSize = vocabSize;
+        this.contextLength = contextLength;
+    }
+
+    @Override
+    public StepOutput execute(StepPlan plan) {
+        int samples = 0;
+        for (ScheduledChunk c : plan.chunks()) {
+            if (c.samples()) {
+                samples++;
+            }
+        }
+        int[] out = new int[samples];
+        int i = 0;
+        for (ScheduledChunk c : plan.chunks()) {
+            if (c.samples()) {
+                Sequence seq = c.sequence();
+                // The rolling hash covers the whole sequence; recomputing it after a preemption costs O(length)
+                // once, and every decode after that is O(1).
+                if (c.decode()) {
+                    seq.backendState = SimTokens.roll(seq.backendState, seq.token(seq.length() - 1));
+                } else {
+                    seq.backendState = SimTokens.hashOf(seq.tokensRaw(), seq.length());
+                }
+                out[i++] = tokens.next(seq.backendState);
+            }
+        }
+        double usage = plan.kvBlocksTotal() == 0 ? 0 : (double) plan.kvBlocksUsed() / plan.kvBlocksTotal();
+        double ms = SimTimingModel.stepMillis(plan.prefillTokens(), plan.decodeSequences(), usage);
+        return new StepOutput(out, (long) (ms * 1e6));
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    @Override
+    public int contextLength() {
+        return contextLength;
+    }
+}

@@ -1,0 +1,98 @@
+package dev.tandem.orchestrator.cli;
+
+import dev.tandem.orchestrator.frontend.FrontendConfig;
+import dev.tandem.orchestrator.router.RoutingPolicies;
+import dev.tandem.orchestrator.runtime.EmbeddedCluster;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tandem serve}: the embedded all-in-one server. Its flags are a contract. */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = "Serve the OpenAI API with N in-process workers (in-memory discovery and events).")
+public final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8000", description = "HTTP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--workers", defaultValue = "2", description = "In-process workers (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    @Option(
+            names = "--engine",
+            defaultValue = "sim",
+            description = "Engine of every worker: sim (built-in engine, timing model) (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--model", description = "Model to serve (default: the engine's demo model).")
+    String model;
+
+    @Option(
+            names = "--router",
+            defaultValue = RoutingPolicies.DEFAULT,
+            description = "Routing policy: round-robin, least-loaded, kv (default: ${DEFAULT-VALUE}).")
+    String router;
+
+    @Option(
+            names = "--block-size",
+            defaultValue = "16",
+            description = "KV block size in tokens (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(
+            names = "--kv-blocks",
+            defaultValue = "16384",
+            description = "KV blocks per worker (default: ${DEFAULT-VALUE}).")
+    int kvBlocks;
+
+    @Option(
+            names = "--speedup",
+            defaultValue = "1",
+            description = "How much faster than real time the sim engine runs (default: ${DEFAULT-VALUE}).")
+    double speedup;
+
+    @Option(
+            names = "--max-body-bytes",
+            defaultValue = "16777216",
+            description = "Largest accepted request body (default: ${DEFAULT-VALUE}).")
+    long maxBody;
+
+    @Option(
+            names = "--max-in-flight",
+            defaultValue = "1024",
+            description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
+    int maxInFlight;
+
+    @Override
+    public Integer call() throws Exception {
+        RoutingPolicies.create(router); // fail fast on an unknown name
+        FrontendConfig fc = new FrontendConfig(
+                host,
+                port,
+                maxBody,
+                maxInFlight,
+                FrontendConfig.defaults(host, port).requestTimeout());
+        Map<String, String> options = new HashMap<>();
+        EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
+                fc, workers, engine, model, router, blockSize, kvBlocks, speedup, options));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("tandem: shutting down");
+            cluster.close();
+            stopped.countDown();
+        }));
+        System.err.printf(
+                "tandem: serving %s on http://%s:%d/v1 with %d %s worker(s), router %s%n",
+                cluster.pool().models(), host, cluster.port(), workers, engine, router);
+        stopped.await();
+        return 0;
+    }
+}

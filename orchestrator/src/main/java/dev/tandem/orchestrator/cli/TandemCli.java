@@ -1,0 +1,41 @@
+package dev.tandem.orchestrator.cli;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code tandem}: the command-line front door. Each role or tool is a subcommand. */
+@Command(
+        name = "tandem",
+        mixinStandardHelpOptions = true,
+        version = "tandem 0.1.0",
+        description = "Tandem: a JVM-native orchestration layer for LLM inference.",
+        subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+public final class TandemCli implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new TandemCli());
+        // Operators get one line saying what is wrong, not a stack trace; unexpected failures keep theirs.
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof IllegalArgumentException
+                    || e instanceof dev.tandem.api.engine.EngineException
+                    || e instanceof java.io.IOException) {
+                cmd.getErr().println("tandem: " + e.getMessage());
+                return 1;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(System.err);
+        return 2;
+    }
+}

@@ -1,0 +1,211 @@
+package dev.tandem.orchestrator.frontend;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.api.engine.FinishReason;
+import dev.tandem.api.engine.Usage;
+import dev.tandem.api.proto.ModelCard;
+import dev.tandem.api.tokenizer.ByteLevelTokenizer;
+import dev.tandem.api.tokenizer.ChatMessage;
+import dev.tandem.api.tokenizer.Tokenizer;
+import dev.tandem.orchestrator.preprocess.ModelFrontend;
+import dev.tandem.orchestrator.preprocess.ModelResolver;
+import dev.tandem.orchestrator.router.Router;
+import dev.tandem.orchestrator.runtime.WorkerPool;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Semaphore;
+
+/**
+ * The OpenAI API's semantics, independent of the HTTP server: parses and validates requests, prepares prompts,
+ * runs them through the router and workers, and renders responses (one JSON body, or SSE chunks through a
+ * {@link ResponseChannel}). Thread-safe; each request runs on its own virtual thread.
+ */
+public final class OpenAiService {
+
+    /** Where a response goes; implemented by the HTTP edge. */
+    public interface ResponseChannel {
+        /** Sets a header; only before the first body byte. */
+        void header(String name, String value);
+
+        /** Sends a complete JSON body with status 200. */
+        void json(JsonNode body);
+
+        /** Switches to SSE and returns the event writer. */
+        SseWriter startEvents();
+    }
+
+    public static final String WORKER_HEADER = "x-tandem-worker-id";
+
+    private final WorkerPool pool;
+    private final Router router;
+    private final ModelResolver resolver;
+    private final FrontendConfig config;
+    private final Semaphore inFlight;
+
+    public OpenAiService(WorkerPool pool, Router router, ModelResolver resolver, FrontendConfig config) {
+        this.pool = pool;
+        this.router = router;
+        this.resolver = resolver;
+        this.config = config;
+        this.inFlight = new Semaphore(config.maxInFlight());
+    }
+
+    public FrontendConfig config() {
+        return config;
+    }
+
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    /** GET /v1/models. */
+    public ObjectNode models() {
+        ObjectNode root = Json.object();
+        root.put("object", "list");
+        ArrayNode data = root.putArray("data");
+        for (String m : pool.models()) {
+            ObjectNode o = data.addObject();
+            o.put("id", m);
+            o.put("object", "model");
+            o.put("created", 0);
+            o.put("owned_by", "tandem");
+            pool.card(m).ifPresent(c -> o.put("max_model_len", c.getContextLength()));
+        }
+        return root;
+    }
+
+    /** POST /v1/chat/completions. */
+    public void chat(JsonNode body, ResponseChannel channel) throws InterruptedException {
+        GenerationSpec spec = GenerationSpec.parse(body, "max_completion_tokens");
+        List<ChatMessage> messages = ChatMessages.parse(body);
+        ModelFrontend model = model(spec.model());
+        if (!model.hasTokenizer() || model.template() == null) {
+            throw ApiException.invalid(
+                    "Model '" + spec.model() + "' has no tokenizer or chat template here; use /v1/completions with a"
+                            + " token-id prompt",
+                    "messages");
+        }
+        int[] prompt;
+        try {
+            prompt = model.encodeChat(messages);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(e.getMessage(), "messages");
+        }
+        withPermit(() -> new ChatResponder(this, spec, model, prompt).respond(channel));
+    }
+
+    /** POST /v1/completions. */
+    public void completions(JsonNode body, ResponseChannel channel) throws InterruptedException {
+        GenerationSpec spec = GenerationSpec.parse(body, "max_tokens");
+        if (Fields.optBoolean(body, "echo", false)) {
+            throw ApiException.invalid("'echo' is not supported", "echo");
+        }
+        if (Fields.present(body, "suffix")) {
+            throw ApiException.invalid("'suffix' is not supported", "suffix");
+        }
+        ModelFrontend model = model(spec.model());
+        List<int[]> prompts = Prompts.parse(body, model);
+        withPermit(() -> new CompletionResponder(this, spec, model, prompts).respond(channel));
+    }
+
+    private interface Work {
+        void run() throws InterruptedException;
+    }
+
+    private void withPermit(Work work) throws InterruptedException {
+        if (!inFlight.tryAcquire()) {
+            throw ApiException.overloaded(
+                    "The server is at its limit of " + config.maxInFlight() + " requests in flight; retry later");
+        }
+        try {
+            work.run();
+        } finally {
+            inFlight.release();
+        }
+    }
+
+    private ModelFrontend model(String name) {
+        ModelCard card = pool.card(name).orElseThrow(() -> ApiException.modelNotFound(name));
+        return resolver.resolve(card);
+    }
+
+    GenerationCall call(GenerationSpec spec, ModelFrontend model, int[] prompt) {
+        ModelCard card = pool.card(spec.model()).orElseThrow(() -> ApiException.modelNotFound(spec.model()));
+        Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : NO_TEXT;
+        return new GenerationCall(
+                newId(), prompt, spec, tokenizer, card.getContextLength(), router, pool, config.requestTimeout());
+    }
+
+    static String newId() {
+        return UUID.randomUUID().toString().replace("-", "");
+    }
+
+    static ObjectNode usage(Usage u) {
+        ObjectNode o = Json.object();
+        o.put("prompt_tokens", u.promptTokens());
+        o.put("completion_tokens", u.completionTokens());
+        o.put("total_tokens", u.totalTokens());
+        o.putObject("prompt_tokens_details").put("cached_tokens", u.cachedPromptTokens());
+        return o;
+    }
+
+    static Usage sum(List<Usage> all) {
+        int p = 0;
+        int c = 0;
+        int g = 0;
+        for (Usage u : all) {
+            p += u.promptTokens();
+            c += u.cachedPromptTokens();
+            g += u.completionTokens();
+        }
+        return new Usage(p, c, g);
+    }
+
+    static String finishName(FinishReason r) {
+        return r.openAiName();
+    }
+
+    static ArrayNode ids(ArrayNode target, List<Integer> ids) {
+        ids.forEach(target::add);
+        return target;
+    }
+
+    static List<Integer> boxed(int[] ids) {
+        List<Integer> out = new ArrayList<>(ids.length);
+        for (int i : ids) {
+            out.add(i);
+        }
+        return out;
+    }
+
+    /** Detokenizes to nothing: the output of models served without a tokenizer is in {@code token_ids}. */
+    private static final Tokenizer NO_TEXT = new Tokenizer() {
+        @Override
+        public int[] encode(String text) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public String decode(int[] ids, int from, int to) {
+            return "";
+        }
+
+        @Override
+        public int vocabSize() {
+            return ByteLevelTokenizer.VOCAB_SIZE;
+        }
+
+        @Override
+        public int bosTokenId() {
+            return -1;
+        }
+
+        @Override
+        public java.util.Set<Integer> eosTokenIds() {
+            return java.util.Set.of();
+        }
+    };
+}

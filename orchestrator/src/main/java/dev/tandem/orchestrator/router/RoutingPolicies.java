@@ -1,0 +1,30 @@
+package dev.tandem.orchestrator.router;
+
+import java.util.List;
+import java.util.function.Supplier;
+
+/** The policies by CLI name; the names are a contract shared by every command. */
+public final class RoutingPolicies {
+
+    public static final String DEFAULT = "kv";
+
+    private static final List<String> NAMES = List.of("round-robin", "least-loaded", "kv");
+
+    private RoutingPolicies() {}
+
+    public static List<String> names() {
+        return NAMES;
+    }
+
+    /** A new policy instance; unknown names get an IllegalArgumentException listing the known ones. */
+    public static RoutingPolicy create(String name) {
+        Supplier<RoutingPolicy> s = switch (name) {
+            case "round-robin" -> RoundRobinPolicy::new;
+            case "least-loaded" -> LeastLoadedPolicy::new;
+            case "kv" -> KvAwarePolicy::new;
+            default ->
+                throw new IllegalArgumentException("unknown router '" + name + "'; known: " + String.join(", ", NAMES));
+        };
+        return s.get();
+    }
+}

@@ -1,0 +1,19 @@
+package dev.tandem.orchestrator.router;
+
+import java.util.List;
+
+/**
+ * Chooses a worker for a request. Implementations may keep state (a round-robin cursor) but must be thread-safe:
+ * requests are routed concurrently.
+ */
+public interface RoutingPolicy {
+
+    /** The name used on the CLI ({@code --router NAME}). */
+    String name();
+
+    /**
+     * @param candidates non-empty, in a stable order (by worker id)
+     * @return the index of the chosen candidate
+     */
+    int choose(RoutingRequest request, List<Candidate> candidates);
+}

@@ -1,0 +1,136 @@
+package dev.tandem.orchestrator.runtime;
+
+import dev.tandem.api.discovery.Discovery;
+import dev.tandem.api.discovery.DiscoveryKeys;
+import dev.tandem.api.discovery.DiscoveryProvider;
+import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineConfig;
+import dev.tandem.api.engine.EngineProvider;
+import dev.tandem.api.engine.Engines;
+import dev.tandem.api.events.EventPlane;
+import dev.tandem.api.events.EventPlaneProvider;
+import dev.tandem.orchestrator.frontend.FrontendConfig;
+import dev.tandem.orchestrator.frontend.HttpFrontend;
+import dev.tandem.orchestrator.frontend.OpenAiService;
+import dev.tandem.orchestrator.preprocess.ModelResolver;
+import dev.tandem.orchestrator.router.Router;
+import dev.tandem.orchestrator.router.RoutingPolicies;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The all-in-one deployment ({@code tandem serve}): the HTTP frontend, the router and N workers in one JVM, over
+ * in-memory discovery and events and the in-process request plane. The same components as a cluster, wired
+ * without a network.
+ */
+public final class EmbeddedCluster implements AutoCloseable {
+
+    /**
+     * @param engine engine provider name ({@code sim}, later {@code native})
+     * @param model model reference, or null for the provider's demo model
+     * @param options provider options
+     */
+    public record Settings(
+            FrontendConfig frontend,
+            int workers,
+            String engine,
+            String model,
+            String router,
+            int blockSize,
+            int kvBlocks,
+            double speedup,
+            Map<String, String> options) {}
+
+    private final Discovery discovery;
+    private final EventPlane events;
+    private final List<WorkerHost> hosts = new ArrayList<>();
+    private final WorkerPool pool;
+    private final Router router;
+    private final HttpFrontend http;
+
+    private EmbeddedCluster(Settings s) throws IOException {
+        if (s.workers() < 1) {
+            throw new IllegalArgumentException("--workers must be at least 1");
+        }
+        router = new Router(RoutingPolicies.create(s.router()));
+        EngineProvider provider = Engines.provider(s.engine());
+        discovery = DiscoveryProvider.open(URI.create("memory:local"));
+        events = EventPlaneProvider.open(URI.create("memory:local"));
+        InProcessRequestPlane plane = new InProcessRequestPlane();
+        String ns = DiscoveryKeys.DEFAULT_NAMESPACE;
+        for (int i = 0; i < s.workers(); i++) {
+            String id = "worker-" + i;
+            EngineConfig config = EngineConfig.builder()
+                    .workerId(id)
+                    .model(s.model())
+                    .blockSize(s.blockSize())
+                    .kvBlocks(s.kvBlocks())
+                    .speedup(s.speedup())
+                    .kvEvents(WorkerHost.eventSink(events, ns, id))
+                    .options(s.options())
+                    .build();
+            Engine engine = provider.create(config);
+            String address = plane.bind(id, engine);
+            hosts.add(WorkerHost.start(ns, id, engine, address, discovery, events, Duration.ofSeconds(10)));
+        }
+        pool = new WorkerPool(ns, s.blockSize(), router, discovery, events, plane::connect);
+        awaitWorkers(s.workers());
+        http = new HttpFrontend(new OpenAiService(pool, router, new ModelResolver(), s.frontend()));
+    }
+
+    /** Builds and starts everything; the HTTP port is bound when this returns. */
+    public static EmbeddedCluster start(Settings settings) throws IOException {
+        EmbeddedCluster c = new EmbeddedCluster(settings);
+        try {
+            c.http.start();
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    private void awaitWorkers(int n) throws IOException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (pool.size() < n) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("only " + pool.size() + " of " + n + " workers registered");
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    public List<WorkerHost> workers() {
+        return List.copyOf(hosts);
+    }
+
+    @Override
+    public void close() {
+        if (http != null) {
+            http.close();
+        }
+        if (pool != null) {
+            pool.close();
+        }
+        hosts.forEach(WorkerHost::close);
+        events.close();
+        discovery.close();
+    }
+}

@@ -1,0 +1,154 @@
+package dev.tandem.orchestrator.runtime;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.tandem.api.discovery.Discovery;
+import dev.tandem.api.discovery.DiscoveryKeys;
+import dev.tandem.api.discovery.ModelCards;
+import dev.tandem.api.discovery.Watch;
+import dev.tandem.api.discovery.WatchEvent;
+import dev.tandem.api.events.EventPlane;
+import dev.tandem.api.events.Subjects;
+import dev.tandem.api.events.Subscription;
+import dev.tandem.api.kv.KvEventCodec;
+import dev.tandem.api.proto.ModelCard;
+import dev.tandem.orchestrator.router.Router;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The frontend's live view of the workers: model cards watched in discovery, a request-plane client per worker,
+ * and the workers' KV events fed to the router. A worker whose KV block size differs from the router's is refused
+ * (logged as an error, never routed to): mixing block sizes would make every cache lookup silently wrong.
+ */
+public final class WorkerPool implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(WorkerPool.class.getName());
+
+    /** One registered worker. */
+    public record Worker(ModelCard card, WorkerClient client) {
+        public String id() {
+            return card.getInstanceId();
+        }
+    }
+
+    private final int blockSize;
+    private final Router router;
+    private final Function<String, WorkerClient> connector;
+    private final Map<String, Worker> workers = new ConcurrentHashMap<>();
+    private final Map<String, String> keyToInstance = new ConcurrentHashMap<>();
+    private final Watch watch;
+    private final Subscription kvSubscription;
+
+    /**
+     * @param connector makes a request-plane client for a worker's address
+     */
+    public WorkerPool(
+            String namespace,
+            int blockSize,
+            Router router,
+            Discovery discovery,
+            EventPlane events,
+            Function<String, WorkerClient> connector)
+            throws IOException {
+        this.blockSize = blockSize;
+        this.router = router;
+        this.connector = connector;
+        this.kvSubscription = events.subscribe(Subjects.allKvEvents(namespace), msg -> {
+            try {
+                router.onKvEvents(KvEventCodec.decodeBatch(msg.payload()), this::dump);
+            } catch (InvalidProtocolBufferException e) {
+                LOG.log(System.Logger.Level.WARNING, "undecodable KV event batch on " + msg.subject(), e);
+            }
+        });
+        this.watch = discovery.watch(DiscoveryKeys.modelsPrefix(namespace), this::onDiscovery);
+    }
+
+    private dev.tandem.api.kv.KvStateDump dump(String workerId) {
+        Worker w = workers.get(workerId);
+        return w == null ? null : w.client().dumpKvState();
+    }
+
+    private void onDiscovery(WatchEvent event) {
+        switch (event) {
+            case WatchEvent.Put put -> {
+                ModelCard card;
+                try {
+                    card = ModelCards.decode(put.kv().value());
+                } catch (InvalidProtocolBufferException e) {
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "unreadable model card at " + put.kv().key(),
+                            e);
+                    return;
+                }
+                if (card.getBlockSize() != blockSize) {
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "REFUSED worker {0}: its KV block size is {1} but this frontend routes with {2}; start"
+                                    + " both with the same --block-size",
+                            card.getInstanceId(),
+                            card.getBlockSize(),
+                            blockSize);
+                    return;
+                }
+                keyToInstance.put(put.kv().key(), card.getInstanceId());
+                workers.put(card.getInstanceId(), new Worker(card, connector.apply(card.getAddress())));
+                LOG.log(System.Logger.Level.INFO, "worker {0} serves {1}", card.getInstanceId(), card.getModel());
+            }
+            case WatchEvent.Delete del -> {
+                String id = keyToInstance.remove(del.key());
+                if (id != null) {
+                    Worker w = workers.remove(id);
+                    router.removeWorker(id);
+                    if (w != null) {
+                        w.client().close();
+                    }
+                    LOG.log(System.Logger.Level.INFO, "worker {0} left", id);
+                }
+            }
+        }
+    }
+
+    /** Names of the models some worker serves, sorted. */
+    public List<String> models() {
+        return List.copyOf(new TreeSet<>(
+                workers.values().stream().map(w -> w.card().getModel()).toList()));
+    }
+
+    /** The workers serving {@code model}. */
+    public List<Worker> workersFor(String model) {
+        return workers.values().stream()
+                .filter(w -> w.card().getModel().equals(model))
+                .toList();
+    }
+
+    /** Any worker's card for {@code model}. */
+    public Optional<ModelCard> card(String model) {
+        return workersFor(model).stream().map(Worker::card).findFirst();
+    }
+
+    public Optional<Worker> worker(String instanceId) {
+        return Optional.ofNullable(workers.get(instanceId));
+    }
+
+    public int size() {
+        return workers.size();
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public void close() {
+        watch.close();
+        kvSubscription.close();
+        workers.values().forEach(w -> w.client().close());
+        workers.clear();
+    }
+}
