@@ -1,0 +1,82 @@
+package dev.tandem.orchestrator.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.api.kv.KvEvent;
+import dev.tandem.api.kv.KvEventBatch;
+import dev.tandem.api.kv.KvStateDump;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class KvIndexTest {
+
+    private static KvEventBatch stored(String w, long id, long... hashes) {
+        return new KvEventBatch(w, id, List.of(new KvEvent.BlockStored(null, hashes)));
+    }
+
+    @Test
+    void overlapCountsLeadingBlocksEachWorkerHolds() {
+        KvIndex index = new KvIndex();
+        assertThat(index.apply(stored("a", 1, 10, 11, 12))).isTrue();
+        assertThat(index.apply(stored("b", 1, 10))).isTrue();
+        Map<String, Integer> o = index.overlaps(new long[] {10, 11, 12, 13}, List.of("a", "b", "c"));
+        assertThat(o).containsExactlyInAnyOrderEntriesOf(Map.of("a", 3, "b", 1));
+    }
+
+    @Test
+    void aHoleInTheChainEndsTheOverlap() {
+        KvIndex index = new KvIndex();
+        index.apply(stored("a", 1, 10, 12));
+        assertThat(index.overlaps(new long[] {10, 11, 12}, List.of("a"))).containsEntry("a", 1);
+    }
+
+    @Test
+    void removedBlocksStopMatching() {
+        KvIndex index = new KvIndex();
+        index.apply(stored("a", 1, 10, 11));
+        index.apply(new KvEventBatch("a", 2, List.of(new KvEvent.BlockRemoved(new long[] {11}))));
+        assertThat(index.overlaps(new long[] {10, 11}, List.of("a"))).containsEntry("a", 1);
+        assertThat(index.blockCount("a")).isEqualTo(1);
+    }
+
+    @Test
+    void aGapInEventIdsIsReportedAndNothingIsApplied() {
+        KvIndex index = new KvIndex();
+        index.apply(stored("a", 1, 10));
+        assertThat(index.apply(stored("a", 3, 11))).isFalse();
+        assertThat(index.blockCount("a")).isEqualTo(1);
+        assertThat(index.apply(stored("b", 5, 11)))
+                .as("first batch seen mid-stream")
+                .isFalse();
+    }
+
+    @Test
+    void resetFromADumpThenContinuesFromItsEventId() {
+        KvIndex index = new KvIndex();
+        index.reset(new KvStateDump("a", 7, new long[] {1, 2}));
+        assertThat(index.apply(stored("a", 7, 99)))
+                .as("already covered by the dump")
+                .isTrue();
+        assertThat(index.blockCount("a")).isEqualTo(2);
+        assertThat(index.apply(stored("a", 8, 3))).isTrue();
+        assertThat(index.blockCount("a")).isEqualTo(3);
+    }
+
+    @Test
+    void routerResyncsAWorkerOnAGap() {
+        Router router = new Router(new KvAwarePolicy());
+        router.onKvEvents(stored("a", 1, 10), w -> null);
+        router.onKvEvents(stored("a", 5, 12), w -> new KvStateDump("a", 4, new long[] {10, 11}));
+        assertThat(router.index().overlaps(new long[] {10, 11, 12}, List.of("a")))
+                .containsEntry("a", 3);
+    }
+
+    @Test
+    void departedWorkerIsForgotten() {
+        KvIndex index = new KvIndex();
+        index.apply(stored("a", 1, 10));
+        index.removeWorker("a");
+        assertThat(index.overlaps(new long[] {10}, List.of("a"))).isEmpty();
+    }
+}
