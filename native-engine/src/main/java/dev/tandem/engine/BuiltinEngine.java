@@ -34,7 +34,11 @@ public final class BuiltinEngine implements Engine {
     private final EngineInfo info;
     private final EngineCore core;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    /** Requests accepted by {@link #generate} still in the inbox, not yet in the scheduler's waiting queue. */
     private final AtomicInteger queued = new AtomicInteger();
+    /** The scheduler's waiting queue length, as last published by the engine thread. */
+    private volatile int waiting;
+
     private final Thread thread;
     private volatile boolean closed;
     private volatile LoadSnapshot lastLoad;
@@ -61,7 +65,8 @@ public final class BuiltinEngine implements Engine {
         if (closed) {
             throw new EngineException(EngineException.Kind.UNAVAILABLE, "engine " + config.workerId() + " is closed");
         }
-        if (queued.incrementAndGet() > config.maxWaiting()) {
+        // Waiting = still in the inbox + queued in the scheduler (which also holds preempted sequences).
+        if (queued.incrementAndGet() + waiting > config.maxWaiting()) {
             queued.decrementAndGet();
             throw new EngineException(
                     EngineException.Kind.OVERLOADED,
@@ -69,8 +74,10 @@ public final class BuiltinEngine implements Engine {
         }
         long now = config.clock().nanos();
         submit(() -> {
-            queued.decrementAndGet();
             core.scheduler().add(new Sequence(request, listener, now));
+            // Publish the longer queue before leaving the inbox count, so that a racing generate over-counts.
+            waiting = core.scheduler().waitingCount();
+            queued.decrementAndGet();
         });
         return new Generation() {
             @Override
@@ -151,6 +158,7 @@ public final class BuiltinEngine implements Engine {
         try {
             while (!closed) {
                 drainInbox();
+                waiting = core.scheduler().waitingCount();
                 if (!core.scheduler().hasWork()) {
                     core.publishEvents();
                     lastLoad = core.load(config.clock().nanos());
@@ -160,6 +168,7 @@ public final class BuiltinEngine implements Engine {
                     continue;
                 }
                 long modeled = core.step();
+                waiting = core.scheduler().waitingCount();
                 lastLoad = core.load(config.clock().nanos());
                 if (modeled > 0) {
                     config.clock().sleepNanos((long) (modeled / config.speedup()));

@@ -169,7 +169,14 @@ public final class InMemoryDiscovery implements Discovery {
             try {
                 Set<String> keys = keysByLease.remove(id);
                 if (keys != null) {
-                    keys.forEach(InMemoryDiscovery.this::remove);
+                    for (String key : keys) {
+                        // Only keys still bound to this lease: one rewritten since (without a lease or under
+                        // another one), or deleted and recreated, no longer belongs to it (etcd semantics).
+                        Entry e = entries.get(key);
+                        if (e != null && e.leaseId() == id) {
+                            remove(key);
+                        }
+                    }
                 }
             } finally {
                 lock.unlock();

@@ -64,7 +64,9 @@ public final class Scheduler {
     public long pendingPrefillTokens() {
         long p = 0;
         for (Sequence s : running) {
-            p += Math.max(0, s.length() - 1 - s.computed());
+            // A decoding sequence's one uncomputed position is its last generated token, not prefill.
+            boolean decoding = s.generated() > 0 && s.computed() == s.length() - 1;
+            p += decoding ? 0 : s.length() - s.computed();
         }
         for (Sequence s : waiting) {
             p += s.length() - s.computed();
@@ -212,7 +214,10 @@ public final class Scheduler {
                 return FinishReason.STOP;
             }
         }
-        if (generated >= stop.maxTokens() || seq.length() >= config.contextLength()) {
+        // Beyond the KV capacity the sequence could never be scheduled again: it would wait forever.
+        if (generated >= stop.maxTokens()
+                || seq.length() >= config.contextLength()
+                || seq.length() > (long) config.kvBlocks() * config.blockSize()) {
             return FinishReason.LENGTH;
         }
         return null;

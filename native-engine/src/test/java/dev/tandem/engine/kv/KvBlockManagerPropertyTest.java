@@ -54,15 +54,21 @@ class KvBlockManagerPropertyTest {
     Arbitrary<List<Op>> ops() {
         Arbitrary<Integer> table = Arbitraries.integers().between(0, TABLES - 1);
         Arbitrary<Op> start = Combinators.combine(
-                        table, Arbitraries.integers().between(0, 2), Arbitraries.integers().between(0, MAX_BLOCKS))
+                        table,
+                        Arbitraries.integers().between(0, 2),
+                        Arbitraries.integers().between(0, MAX_BLOCKS))
                 .as(Start::new);
-        Arbitrary<Op> grow = Combinators.combine(table, Arbitraries.integers().between(1, 3))
-                .as(Grow::new);
+        Arbitrary<Op> grow =
+                Combinators.combine(table, Arbitraries.integers().between(1, 3)).as(Grow::new);
         Arbitrary<Op> commit = table.map(Commit::new);
         Arbitrary<Op> free = table.map(Free::new);
         Arbitrary<Op> drain = Arbitraries.just(new Drain());
         return Arbitraries.frequencyOf(
-                        Tuple.of(3, start), Tuple.of(4, grow), Tuple.of(4, commit), Tuple.of(2, free), Tuple.of(1, drain))
+                        Tuple.of(3, start),
+                        Tuple.of(4, grow),
+                        Tuple.of(4, commit),
+                        Tuple.of(2, free),
+                        Tuple.of(1, drain))
                 .list()
                 .ofMaxSize(150);
     }
@@ -244,7 +250,9 @@ class KvBlockManagerPropertyTest {
             for (int i = 0; i < k; i++) {
                 int b = tables[t].get(sizeBefore + i);
                 int expected = modelLru.pollFirst();
-                assertThat(b).as("LRU order: the least recently freed block is reused first").isEqualTo(expected);
+                assertThat(b)
+                        .as("LRU order: the least recently freed block is reused first")
+                        .isEqualTo(expected);
                 assertThat(holders(b) - 1)
                         .as("block %d handed out while another table holds it", b)
                         .isZero();
@@ -337,15 +345,21 @@ class KvBlockManagerPropertyTest {
         }
 
         void checkInvariants() {
-            assertThat(bm.usedBlocks() + bm.freeBlocks()).as("used + free == total").isEqualTo(total);
+            assertThat(bm.usedBlocks() + bm.freeBlocks())
+                    .as("used + free == total")
+                    .isEqualTo(total);
             int referenced = 0;
             for (int b = 0; b < total; b++) {
                 int holders = holders(b);
-                assertThat(bm.refCount(b)).as("refCount(%d) == tables holding it", b).isEqualTo(holders);
+                assertThat(bm.refCount(b))
+                        .as("refCount(%d) == tables holding it", b)
+                        .isEqualTo(holders);
                 assertThat(bm.refCount(b)).isEqualTo(modelRef[b]);
                 if (holders > 0) {
                     referenced++;
-                    assertThat(modelLru).as("block %d is referenced and free", b).doesNotContain(b);
+                    assertThat(modelLru)
+                            .as("block %d is referenced and free", b)
+                            .doesNotContain(b);
                 }
             }
             assertThat(bm.usedBlocks()).as("used == referenced blocks").isEqualTo(referenced);

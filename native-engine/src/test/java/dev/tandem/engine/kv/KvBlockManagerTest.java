@@ -143,7 +143,9 @@ class KvBlockManagerTest {
         assertThat(bm.usedBlocks()).isEqualTo(3);
         bm.free(b);
         assertThat(bm.usedBlocks()).isZero();
-        assertThat(bm.cachedBlocks()).as("freed blocks stay cached until reused").isEqualTo(3);
+        assertThat(bm.cachedBlocks())
+                .as("freed blocks stay cached until reused")
+                .isEqualTo(3);
     }
 
     @Test

@@ -76,7 +76,9 @@ final class SchedulerHarness {
         Set<Sequence> seqs = new HashSet<>();
         for (ScheduledChunk c : plan.chunks()) {
             total += c.tokens();
-            assertThat(seqs.add(c.sequence())).as("a sequence appears once per step").isTrue();
+            assertThat(seqs.add(c.sequence()))
+                    .as("a sequence appears once per step")
+                    .isTrue();
         }
         steps.add(new Step(
                 steps.size(),
@@ -91,7 +93,11 @@ final class SchedulerHarness {
 
     /** One step with the sim backend's tokens; returns the plan (empty when nothing could run). */
     StepPlan step() {
-        StepPlan plan = plan();
+        return apply(plan());
+    }
+
+    /** Computes a planned step with the sim backend and applies it. */
+    StepPlan apply(StepPlan plan) {
         if (!plan.isEmpty()) {
             scheduler.complete(plan, backend.execute(plan).sampledTokens());
         }
@@ -101,8 +107,7 @@ final class SchedulerHarness {
     /** One step whose sampled tokens are {@code tokens} (one per sampling chunk). */
     StepPlan step(int... tokens) {
         StepPlan plan = plan();
-        long sampling =
-                plan.chunks().stream().filter(ScheduledChunk::samples).count();
+        long sampling = plan.chunks().stream().filter(ScheduledChunk::samples).count();
         assertThat(tokens).as("scripted tokens for the sampling chunks").hasSize((int) sampling);
         scheduler.complete(plan, tokens);
         return plan;
@@ -113,11 +118,14 @@ final class SchedulerHarness {
         for (int i = 0; i < maxSteps && scheduler.hasWork(); i++) {
             StepPlan plan = step();
             assertThat(plan.isEmpty())
-                    .as("step %d planned nothing with %d running and %d waiting: the scheduler stalled",
+                    .as(
+                            "step %d planned nothing with %d running and %d waiting: the scheduler stalled",
                             steps.size() - 1, scheduler.runningCount(), scheduler.waitingCount())
                     .isFalse();
         }
-        assertThat(scheduler.hasWork()).as("all work done within %d steps", maxSteps).isFalse();
+        assertThat(scheduler.hasWork())
+                .as("all work done within %d steps", maxSteps)
+                .isFalse();
     }
 
     int usedBlocks() {
