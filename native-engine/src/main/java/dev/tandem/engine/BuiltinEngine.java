@@ -41,6 +41,9 @@ public final class BuiltinEngine implements Engine {
 
     private final Thread thread;
     private volatile boolean closed;
+    /** Set once the engine thread has stopped taking tasks; a task queued after that is taken back by its caller. */
+    private volatile boolean terminated;
+
     private volatile LoadSnapshot lastLoad;
 
     public BuiltinEngine(EngineConfig config, EngineInfo info, EngineCore core) {
@@ -73,12 +76,17 @@ public final class BuiltinEngine implements Engine {
                     "engine " + config.workerId() + " has " + config.maxWaiting() + " requests waiting");
         }
         long now = config.clock().nanos();
-        submit(() -> {
+        Runnable admit = () -> {
             core.scheduler().add(new Sequence(request, listener, now));
             // Publish the longer queue before leaving the inbox count, so that a racing generate over-counts.
             waiting = core.scheduler().waitingCount();
             queued.decrementAndGet();
-        });
+        };
+        submit(admit);
+        if (terminated && inbox.remove(admit)) {
+            queued.decrementAndGet();
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "engine " + config.workerId() + " is closed");
+        }
         return new Generation() {
             @Override
             public String requestId() {
@@ -122,8 +130,15 @@ public final class BuiltinEngine implements Engine {
 
     @Override
     public KvStateDump dumpKvState() {
+        if (closed) {
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "engine " + config.workerId() + " is closed");
+        }
         CompletableFuture<KvStateDump> f = new CompletableFuture<>();
-        submit(() -> f.complete(core.dumpKvState()));
+        Runnable dump = () -> f.complete(core.dumpKvState());
+        submit(dump);
+        if (terminated && inbox.remove(dump)) {
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "engine " + config.workerId() + " is closed");
+        }
         try {
             return f.get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -182,6 +197,10 @@ public final class BuiltinEngine implements Engine {
         } catch (RuntimeException | Error e) {
             failAll(e);
         } finally {
+            drainInbox();
+            core.scheduler().abortAll(FinishReason.CANCELLED);
+            terminated = true;
+            // Tasks queued before 'terminated' became visible are still ours: end them too.
             drainInbox();
             core.scheduler().abortAll(FinishReason.CANCELLED);
             core.publishEvents();

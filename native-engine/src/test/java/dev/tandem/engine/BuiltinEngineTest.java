@@ -477,4 +477,36 @@ class BuiltinEngineTest {
                 .satisfies(e -> assertThat(kindOf(e)).isEqualTo(EngineException.Kind.UNAVAILABLE));
         engine.close(); // idempotent
     }
+
+    @Test
+    void aListenerThatThrowsEndsOnlyItsOwnRequest() throws Exception {
+        Engine engine = engine();
+        TokenListener broken = new TokenListener() {
+            @Override
+            public void onDelta(TokenDelta delta) {
+                throw new IllegalStateException("a buggy caller");
+            }
+
+            @Override
+            public void onError(EngineException error) {}
+        };
+        engine.generate(request("broken", SimReference.prompt(12, 3), 50), broken);
+        RecordingListener healthy = new RecordingListener();
+        int[] prompt = SimReference.prompt(12, 4);
+        engine.generate(request("healthy", prompt, 30), healthy);
+        assertThat(healthy.await().finishReason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(healthy.tokens()).containsExactly(SimReference.continuation(DEMO_TOKENS, prompt, 30));
+        eventually("the broken request's blocks are freed", () -> engine.load().kvBlocksUsed() == 0);
+        RecordingListener after = new RecordingListener();
+        engine.generate(request("after", prompt, 5), after);
+        assertThat(after.await().finishReason()).isEqualTo(FinishReason.LENGTH);
+    }
+
+    @Test
+    void dumpAfterCloseFailsAtOnce() {
+        Engine engine = engine();
+        engine.close();
+        assertThatThrownBy(engine::dumpKvState)
+                .satisfies(e -> assertThat(kindOf(e)).isEqualTo(EngineException.Kind.UNAVAILABLE));
+    }
 }

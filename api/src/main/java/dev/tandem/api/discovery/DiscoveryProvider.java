@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.ServiceLoader;
 
-/** Creates a {@link Discovery} for a URI scheme ({@code memory:}, {@code etcd://host:port}); a ServiceLoader SPI. */
+/** Creates a {@link Discovery} for a URI scheme ({@code memory:local}, {@code etcd://host:port}); a ServiceLoader SPI. */
 public interface DiscoveryProvider {
 
     String scheme();

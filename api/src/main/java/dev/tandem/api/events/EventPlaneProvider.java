@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.ServiceLoader;
 
-/** Creates an {@link EventPlane} for a URI scheme ({@code memory:}, {@code nats://host:port}); a ServiceLoader SPI. */
+/** Creates an {@link EventPlane} for a URI scheme ({@code memory:local}, {@code nats://host:port}); a ServiceLoader SPI. */
 public interface EventPlaneProvider {
 
     String scheme();

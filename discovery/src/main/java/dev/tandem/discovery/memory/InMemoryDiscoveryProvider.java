@@ -4,7 +4,7 @@ import dev.tandem.api.discovery.Discovery;
 import dev.tandem.api.discovery.DiscoveryProvider;
 import java.net.URI;
 
-/** {@code memory:} — a fresh in-memory discovery. */
+/** {@code memory:NAME} (any name; a URI needs one) — a fresh in-memory discovery. */
 public final class InMemoryDiscoveryProvider implements DiscoveryProvider {
 
     @Override

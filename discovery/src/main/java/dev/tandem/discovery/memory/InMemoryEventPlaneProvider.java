@@ -4,7 +4,7 @@ import dev.tandem.api.events.EventPlane;
 import dev.tandem.api.events.EventPlaneProvider;
 import java.net.URI;
 
-/** {@code memory:} — a fresh in-process event plane. */
+/** {@code memory:NAME} (any name; a URI needs one) — a fresh in-process event plane. */
 public final class InMemoryEventPlaneProvider implements EventPlaneProvider {
 
     @Override

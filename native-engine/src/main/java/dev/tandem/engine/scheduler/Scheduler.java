@@ -24,6 +24,8 @@ import java.util.Set;
  */
 public final class Scheduler {
 
+    private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
+
     private final SchedulerConfig config;
     private final KvBlockManager blocks;
     private final Set<Integer> eosTokenIds;
@@ -165,7 +167,9 @@ public final class Scheduler {
             seq.append(token);
             FinishReason reason = stopReason(seq, token);
             if (reason == null) {
-                seq.listener().onDelta(TokenDelta.tokens(token));
+                if (!deliver(seq, TokenDelta.tokens(token))) {
+                    finish(seq, FinishReason.CANCELLED, null);
+                }
             } else {
                 finish(seq, reason, new int[] {token});
             }
@@ -228,7 +232,21 @@ public final class Scheduler {
         seq.finishReason = reason;
         blocks.free(seq.blocks());
         Usage usage = new Usage(seq.promptLength(), seq.cachedPromptTokens(), seq.generated());
-        seq.listener().onDelta(TokenDelta.finished(lastTokens, reason, usage));
+        deliver(seq, TokenDelta.finished(lastTokens, reason, usage));
+    }
+
+    /**
+     * Hands a delta to the sequence's listener. A listener that throws is a bug of its caller, not of the engine:
+     * it is logged and its request ends, while every other request goes on.
+     */
+    private static boolean deliver(Sequence seq, TokenDelta delta) {
+        try {
+            seq.listener().onDelta(delta);
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "listener of " + seq.requestId() + " failed; ending it", e);
+            return false;
+        }
     }
 
     private void preempt(Sequence seq) {
