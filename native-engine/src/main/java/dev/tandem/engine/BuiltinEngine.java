@@ -46,9 +46,9 @@ public final class BuiltinEngine implements Engine {
 
     private volatile LoadSnapshot lastLoad;
 
-    public BuiltinEngine(EngineConfig config, EngineInfo info, EngineCore core) {
+    public BuiltinEngine(EngineConfig config, EngineCore core) {
         this.config = config;
-        this.info = info;
+        this.info = core.info();
         this.core = core;
         this.lastLoad = core.load(config.clock().nanos());
         this.thread = Thread.ofPlatform()
@@ -64,7 +64,7 @@ public final class BuiltinEngine implements Engine {
 
     @Override
     public Generation generate(GenerateRequest request, TokenListener listener) {
-        validate(request);
+        core.validate(request);
         if (closed) {
             throw new EngineException(EngineException.Kind.UNAVAILABLE, "engine " + config.workerId() + " is closed");
         }
@@ -98,29 +98,6 @@ public final class BuiltinEngine implements Engine {
                 submit(() -> core.scheduler().abort(request.requestId()));
             }
         };
-    }
-
-    private void validate(GenerateRequest request) {
-        int[] prompt = request.promptTokens();
-        if (prompt.length >= info.contextLength()) {
-            throw new EngineException(
-                    EngineException.Kind.INVALID_REQUEST,
-                    "the prompt has " + prompt.length + " tokens; this model's context is " + info.contextLength()
-                            + " tokens including at least one generated");
-        }
-        int bs = info.blockSize();
-        if ((prompt.length + bs) / bs > info.kvBlocks()) {
-            throw new EngineException(
-                    EngineException.Kind.INVALID_REQUEST,
-                    "the prompt needs more KV blocks than this worker has (" + info.kvBlocks() + ")");
-        }
-        for (int t : prompt) {
-            if (t < 0 || t >= info.vocabSize()) {
-                throw new EngineException(
-                        EngineException.Kind.INVALID_REQUEST,
-                        "token id " + t + " is outside the vocabulary [0, " + info.vocabSize() + ")");
-            }
-        }
     }
 
     @Override

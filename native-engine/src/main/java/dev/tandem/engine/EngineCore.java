@@ -1,5 +1,10 @@
 package dev.tandem.engine;
 
+import dev.tandem.api.engine.EngineException;
+import dev.tandem.api.engine.EngineInfo;
+import dev.tandem.api.engine.GenerateRequest;
+import dev.tandem.api.engine.SteppedEngine;
+import dev.tandem.api.engine.TokenListener;
 import dev.tandem.api.kv.KvEventBatch;
 import dev.tandem.api.kv.KvEventSink;
 import dev.tandem.api.kv.KvStateDump;
@@ -7,6 +12,7 @@ import dev.tandem.api.kv.LoadSnapshot;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.StepOutput;
 import dev.tandem.engine.scheduler.Scheduler;
+import dev.tandem.engine.scheduler.Sequence;
 import dev.tandem.engine.scheduler.StepPlan;
 
 /**
@@ -16,20 +22,98 @@ import dev.tandem.engine.scheduler.StepPlan;
  *
  * <p>Not thread-safe: one thread at a time.
  */
-public final class EngineCore {
+public final class EngineCore implements SteppedEngine {
 
     private final String workerId;
     private final Scheduler scheduler;
     private final ComputeBackend backend;
     private final KvEventSink events;
+    private final EngineInfo info;
     private long lastEventId;
     private long steps;
+    private StepPlan pendingPlan;
+    private StepOutput pendingOutput;
 
-    public EngineCore(String workerId, Scheduler scheduler, ComputeBackend backend, KvEventSink events) {
+    public EngineCore(
+            String workerId, EngineInfo info, Scheduler scheduler, ComputeBackend backend, KvEventSink events) {
         this.workerId = workerId;
+        this.info = info;
         this.scheduler = scheduler;
         this.backend = backend;
         this.events = events;
+    }
+
+    @Override
+    public EngineInfo info() {
+        return info;
+    }
+
+    /** Rejects a request this engine can never serve (token range, context length, KV capacity). */
+    public void validate(GenerateRequest request) {
+        int[] prompt = request.promptTokens();
+        if (prompt.length >= info.contextLength()) {
+            throw invalid("the prompt has " + prompt.length + " tokens; this model's context is " + info.contextLength()
+                    + " tokens including at least one generated");
+        }
+        int bs = info.blockSize();
+        if ((prompt.length + bs) / bs > info.kvBlocks()) {
+            throw invalid("the prompt needs more KV blocks than this worker has (" + info.kvBlocks() + ")");
+        }
+        for (int t : prompt) {
+            if (t < 0 || t >= info.vocabSize()) {
+                throw invalid("token id " + t + " is outside the vocabulary [0, " + info.vocabSize() + ")");
+            }
+        }
+    }
+
+    private static EngineException invalid(String message) {
+        return new EngineException(EngineException.Kind.INVALID_REQUEST, message);
+    }
+
+    @Override
+    public void add(GenerateRequest request, TokenListener listener, long nowNanos) {
+        validate(request);
+        scheduler.add(new Sequence(request, listener, nowNanos));
+    }
+
+    @Override
+    public boolean abort(String requestId) {
+        boolean found = scheduler.abort(requestId);
+        publishEvents();
+        return found;
+    }
+
+    @Override
+    public boolean hasWork() {
+        return scheduler.hasWork();
+    }
+
+    @Override
+    public long beginStep() {
+        if (pendingPlan != null) {
+            throw new IllegalStateException("the previous step was not completed");
+        }
+        StepPlan plan = scheduler.schedule();
+        if (plan.isEmpty()) {
+            publishEvents();
+            return -1;
+        }
+        pendingOutput = backend.execute(plan);
+        pendingPlan = plan;
+        return pendingOutput.modeledNanos();
+    }
+
+    @Override
+    public void completeStep() {
+        if (pendingPlan == null) {
+            throw new IllegalStateException("no step was begun");
+        }
+        StepPlan plan = pendingPlan;
+        pendingPlan = null;
+        scheduler.complete(plan, pendingOutput.sampledTokens());
+        pendingOutput = null;
+        publishEvents();
+        steps++;
     }
 
     public Scheduler scheduler() {
@@ -47,16 +131,11 @@ public final class EngineCore {
      * @return the modeled duration still to wait, or -1 when nothing could be scheduled
      */
     public long step() {
-        StepPlan plan = scheduler.schedule();
-        if (plan.isEmpty()) {
-            publishEvents();
-            return -1;
+        long nanos = beginStep();
+        if (nanos >= 0) {
+            completeStep();
         }
-        StepOutput out = backend.execute(plan);
-        scheduler.complete(plan, out.sampledTokens());
-        publishEvents();
-        steps++;
-        return out.modeledNanos();
+        return nanos;
     }
 
     public long steps() {
@@ -72,11 +151,13 @@ public final class EngineCore {
         }
     }
 
+    @Override
     public KvStateDump dumpKvState() {
         publishEvents();
         return new KvStateDump(workerId, lastEventId, scheduler.blockManager().cachedHashes());
     }
 
+    @Override
     public LoadSnapshot load(long nowNanos) {
         var bm = scheduler.blockManager();
         return new LoadSnapshot(

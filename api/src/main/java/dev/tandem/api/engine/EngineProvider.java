@@ -17,4 +17,14 @@ public interface EngineProvider {
     }
 
     Engine create(EngineConfig config);
+
+    /**
+     * An engine for discrete-event simulation, stepped by its caller on virtual time. Only engines with a timing
+     * model can offer one.
+     *
+     * @throws UnsupportedOperationException when this engine computes in real time only
+     */
+    default SteppedEngine createStepped(EngineConfig config) {
+        throw new UnsupportedOperationException("engine '" + name() + "' cannot run on virtual time");
+    }
 }

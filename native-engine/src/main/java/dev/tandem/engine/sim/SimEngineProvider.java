@@ -34,7 +34,12 @@ public final class SimEngineProvider implements EngineProvider {
 
     @Override
     public Engine create(EngineConfig config) {
-        return new BuiltinEngine(config, info(config), core(config));
+        return new BuiltinEngine(config, core(config));
+    }
+
+    @Override
+    public EngineCore createStepped(EngineConfig config) {
+        return core(config);
     }
 
     /** The engine description for {@code config}. */
@@ -62,6 +67,7 @@ public final class SimEngineProvider implements EngineProvider {
                 info.contextLength());
         return new EngineCore(
                 config.workerId(),
+                info,
                 new Scheduler(sc, info.eosTokenIds()),
                 new SimComputeBackend(tokens, info.vocabSize(), info.contextLength()),
                 config.kvEvents());
