@@ -152,6 +152,11 @@ public final class EngineCore implements SteppedEngine {
     }
 
     @Override
+    public long preemptions() {
+        return scheduler.preemptions();
+    }
+
+    @Override
     public KvStateDump dumpKvState() {
         publishEvents();
         return new KvStateDump(workerId, lastEventId, scheduler.blockManager().cachedHashes());

@@ -36,5 +36,8 @@ public interface SteppedEngine {
 
     LoadSnapshot load(long nowNanos);
 
+    /** Sequences preempted (and recomputed) since the engine started. */
+    long preemptions();
+
     KvStateDump dumpKvState();
 }

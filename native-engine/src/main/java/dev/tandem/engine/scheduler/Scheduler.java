@@ -38,6 +38,13 @@ public final class Scheduler {
         this.eosTokenIds = Set.copyOf(eosTokenIds);
     }
 
+    private long preemptions;
+
+    /** Preemptions since this scheduler started. */
+    public long preemptions() {
+        return preemptions;
+    }
+
     public SchedulerConfig config() {
         return config;
     }
@@ -254,6 +261,7 @@ public final class Scheduler {
         seq.computed = 0;
         seq.committedBlocks = 0;
         seq.preemptions++;
+        preemptions++;
         seq.status = Sequence.Status.WAITING;
         waiting.addFirst(seq);
     }

@@ -8,7 +8,8 @@ public final class RoutingPolicies {
 
     public static final String DEFAULT = "kv";
 
-    private static final List<String> NAMES = List.of("round-robin", "least-loaded", "kv");
+    private static final List<String> NAMES =
+            List.of("round-robin", "random", "least-loaded", "power-of-two", "kv", "cache-aware");
 
     private RoutingPolicies() {}
 
@@ -18,6 +19,11 @@ public final class RoutingPolicies {
 
     /** A new policy instance; unknown names get an IllegalArgumentException listing the known ones. */
     public static RoutingPolicy create(String name) {
+        return create(name, 0);
+    }
+
+    /** A new policy instance; {@code seed} drives the randomised ones. */
+    public static RoutingPolicy create(String name, long seed) {
         Supplier<RoutingPolicy> s = switch (name) {
             case "round-robin" -> RoundRobinPolicy::new;
             case "least-loaded" -> LeastLoadedPolicy::new;

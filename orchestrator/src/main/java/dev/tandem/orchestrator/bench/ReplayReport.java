@@ -1,0 +1,69 @@
+package dev.tandem.orchestrator.bench;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.orchestrator.frontend.Json;
+
+/**
+ * The outcome of a trace replay; {@link #toJson()} is the {@code --json} contract of {@code tandem bench replay}.
+ *
+ * @param requests requests completed
+ * @param completionTokens tokens generated
+ * @param ttftMs time to first token, from the request's scaled arrival
+ * @param itlMs per-request mean inter-token latency
+ * @param e2eMs arrival to last token
+ * @param throughputTokS generated tokens ÷ virtual time from first arrival to last completion
+ * @param prefixHitRate prompt tokens served from cache ÷ prompt tokens
+ * @param loadImbalance max ÷ mean prompt tokens routed per worker
+ * @param preemptions sequences preempted (recomputed) over the run
+ * @param wallSeconds real time the replay took
+ */
+public record ReplayReport(
+        String router,
+        int workers,
+        double timeScale,
+        int requests,
+        long completionTokens,
+        LatencySummary ttftMs,
+        LatencySummary itlMs,
+        LatencySummary e2eMs,
+        double throughputTokS,
+        double prefixHitRate,
+        double loadImbalance,
+        long preemptions,
+        int blockSize,
+        int kvBlocks,
+        double wallSeconds) {
+
+    public ObjectNode toJson() {
+        ObjectNode o = Json.object();
+        o.put("requests", requests);
+        o.put("completion_tokens", completionTokens);
+        o.set("ttft_ms", summary(ttftMs));
+        o.set("itl_ms", summary(itlMs));
+        o.set("e2e_ms", summary(e2eMs));
+        o.put("throughput_tok_s", round(throughputTokS));
+        o.put("prefix_hit_rate", Math.round(prefixHitRate * 1e6) / 1e6);
+        o.put("load_imbalance", Math.round(loadImbalance * 1e4) / 1e4);
+        o.put("router", router);
+        o.put("workers", workers);
+        o.put("time_scale", timeScale);
+        o.put("preemptions", preemptions);
+        o.put("block_size", blockSize);
+        o.put("kv_blocks", kvBlocks);
+        o.put("wall_s", round(wallSeconds));
+        return o;
+    }
+
+    private static ObjectNode summary(LatencySummary s) {
+        ObjectNode o = Json.object();
+        o.put("avg", round(s.avg()));
+        o.put("p50", round(s.p50()));
+        o.put("p90", round(s.p90()));
+        o.put("p99", round(s.p99()));
+        return o;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}
