@@ -31,7 +31,8 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(
             names = "--router",
             defaultValue = RoutingPolicies.DEFAULT,
-            description = "Routing policy (default: ${DEFAULT-VALUE}).")
+            description = "Routing policy: round-robin, random, least-loaded, power-of-two, kv, cache-aware, tandem"
+                    + " (default: ${DEFAULT-VALUE}).")
     String router;
 
     @Option(

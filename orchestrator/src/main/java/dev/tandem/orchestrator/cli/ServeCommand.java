@@ -38,7 +38,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(
             names = "--router",
             defaultValue = RoutingPolicies.DEFAULT,
-            description = "Routing policy: round-robin, least-loaded, kv (default: ${DEFAULT-VALUE}).")
+            description = "Routing policy: round-robin, random, least-loaded, power-of-two, kv, cache-aware, tandem"
+                    + " (default: ${DEFAULT-VALUE}).")
     String router;
 
     @Option(

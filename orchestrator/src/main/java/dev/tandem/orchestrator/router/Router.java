@@ -61,10 +61,12 @@ public final class Router {
 
     public void firstToken(String requestId) {
         load.prefilled(requestId);
+        policy.onFirstToken(requestId);
     }
 
     public void finish(String requestId) {
         load.finish(requestId);
+        policy.onFinish(requestId);
     }
 
     public void removeWorker(String workerId) {

@@ -6,10 +6,10 @@ import java.util.function.Supplier;
 /** The policies by CLI name; the names are a contract shared by every command. */
 public final class RoutingPolicies {
 
-    public static final String DEFAULT = "kv";
+    public static final String DEFAULT = "tandem";
 
     private static final List<String> NAMES =
-            List.of("round-robin", "random", "least-loaded", "power-of-two", "kv", "cache-aware");
+            List.of("round-robin", "random", "least-loaded", "power-of-two", "kv", "cache-aware", "tandem");
 
     private RoutingPolicies() {}
 
@@ -26,8 +26,12 @@ public final class RoutingPolicies {
     public static RoutingPolicy create(String name, long seed) {
         Supplier<RoutingPolicy> s = switch (name) {
             case "round-robin" -> RoundRobinPolicy::new;
+            case "random" -> () -> new RandomPolicy(seed);
             case "least-loaded" -> LeastLoadedPolicy::new;
+            case "power-of-two" -> () -> new PowerOfTwoPolicy(seed);
             case "kv" -> KvAwarePolicy::new;
+            case "cache-aware" -> CacheAwarePolicy::new;
+            case "tandem" -> TandemPolicy::new;
             default ->
                 throw new IllegalArgumentException("unknown router '" + name + "'; known: " + String.join(", ", NAMES));
         };

@@ -16,4 +16,10 @@ public interface RoutingPolicy {
      * @return the index of the chosen candidate
      */
     int choose(RoutingRequest request, List<Candidate> candidates);
+
+    /** The request routed last by this policy produced its first token (its prompt's KV now exists). */
+    default void onFirstToken(String requestId) {}
+
+    /** The request ended (completed, failed or cancelled). */
+    default void onFinish(String requestId) {}
 }
