@@ -1,5 +1,6 @@
 package dev.tandem.orchestrator.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
@@ -25,7 +26,13 @@ public final class MooncakeTrace {
                 if (line.isBlank()) {
                     continue;
                 }
-                JsonNode j = mapper.readTree(line);
+                JsonNode j;
+                try {
+                    j = mapper.readTree(line);
+                } catch (JsonProcessingException e) {
+                    // Jackson's own location is within the line; name the file's line instead.
+                    throw new IOException(file + ":" + n + ": not valid JSON: " + e.getOriginalMessage(), e);
+                }
                 JsonNode ids = j.get("hash_ids");
                 if (j.get("timestamp") == null
                         || j.get("input_length") == null
@@ -37,7 +44,15 @@ public final class MooncakeTrace {
                 }
                 long[] hashIds = new long[ids.size()];
                 for (int i = 0; i < hashIds.length; i++) {
+                    if (!ids.get(i).isIntegralNumber()) {
+                        throw new IOException(file + ":" + n + ": hash_ids must be integers");
+                    }
                     hashIds[i] = ids.get(i).asLong();
+                }
+                for (String field : new String[] {"timestamp", "input_length", "output_length"}) {
+                    if (!j.get(field).isIntegralNumber()) {
+                        throw new IOException(file + ":" + n + ": " + field + " must be an integer");
+                    }
                 }
                 TraceRequest t = new TraceRequest(
                         j.get("timestamp").asLong(),
