@@ -22,4 +22,9 @@ public final class Subjects {
     public static String allLoad(String namespace) {
         return "tandem.v1.load." + namespace + ".*";
     }
+
+    /** Routing decisions of router replicas, for replicas that share workers. */
+    public static String routerSync(String namespace) {
+        return "tandem.v1.router." + namespace;
+    }
 }

@@ -11,7 +11,9 @@ import dev.tandem.api.engine.StopConditions;
 import dev.tandem.api.engine.TokenDelta;
 import dev.tandem.api.engine.TokenListener;
 import dev.tandem.api.kv.BlockHasher;
+import dev.tandem.api.kv.KvEventSink;
 import dev.tandem.api.time.ManualClock;
+import dev.tandem.orchestrator.router.ApproximateIndex;
 import dev.tandem.orchestrator.router.Router;
 import dev.tandem.orchestrator.router.RoutingPolicies;
 import dev.tandem.orchestrator.router.RoutingRequest;
@@ -35,8 +37,14 @@ public final class TraceReplay {
      * @param kvBlocks KV capacity of each worker, in blocks
      * @param blockSize tokens per KV block (router and engines)
      * @param seed seed of the engines and of randomised policies
+     * @param kvEvents whether workers publish KV events; without them the router runs in approximate mode
      */
-    public record Settings(int workers, String router, double timeScale, int kvBlocks, int blockSize, long seed) {
+    public record Settings(
+            int workers, String router, double timeScale, int kvBlocks, int blockSize, long seed, boolean kvEvents) {
+
+        public Settings(int workers, String router, double timeScale, int kvBlocks, int blockSize, long seed) {
+            this(workers, router, timeScale, kvBlocks, blockSize, seed, true);
+        }
 
         public Settings {
             if (workers < 1) {
@@ -77,7 +85,10 @@ public final class TraceReplay {
 
     public ReplayReport run(List<TraceRequest> trace) {
         long wallStart = System.nanoTime();
-        Router router = new Router(RoutingPolicies.create(settings.router(), settings.seed()));
+        var policy = RoutingPolicies.create(settings.router(), settings.seed());
+        Router router = settings.kvEvents()
+                ? new Router(policy)
+                : Router.approximate(policy, clock, ApproximateIndex.DEFAULT_TTL, settings.kvBlocks());
         EngineProvider sim = Engines.provider("sim");
         List<SteppedEngine> engines = new ArrayList<>();
         List<String> ids = new ArrayList<>();
@@ -90,7 +101,8 @@ public final class TraceReplay {
                     .kvBlocks(settings.kvBlocks())
                     .seed(settings.seed())
                     .clock(clock)
-                    .kvEvents(batch -> router.onKvEvents(batch, this::noResync))
+                    .kvEvents(
+                            settings.kvEvents() ? batch -> router.onKvEvents(batch, this::noResync) : KvEventSink.NONE)
                     .options(Map.of("vocab-size", String.valueOf(VOCAB), "context-length", String.valueOf(CONTEXT)))
                     .build()));
         }

@@ -59,6 +59,11 @@ public final class ReplayCommand implements Callable<Integer> {
             description = "Seed of engines and randomised policies (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(
+            names = "--no-kv-events",
+            description = "Workers publish no KV events; the router predicts caches from its own decisions.")
+    boolean noKvEvents;
+
     @Option(names = "--json", description = "Print the result as one JSON object on the last stdout line.")
     boolean json;
 
@@ -70,7 +75,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 "tandem: replaying %d requests on %d sim workers, router %s, time scale %s%n",
                 requests.size(), workers, router, timeScale);
         ReplayReport r = new TraceReplay(
-                        new TraceReplay.Settings(workers, router, timeScale, kvBlocks, blockSize, seed))
+                        new TraceReplay.Settings(workers, router, timeScale, kvBlocks, blockSize, seed, !noKvEvents))
                 .run(requests);
         if (r.requests() != requests.size()) {
             System.err.printf("tandem: only %d of %d requests completed%n", r.requests(), requests.size());

@@ -72,6 +72,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
 
+    @Option(
+            names = "--no-kv-events",
+            description = "Workers publish no KV events; the router predicts caches from its own decisions.")
+    boolean noKvEvents;
+
     @Override
     public Integer call() throws Exception {
         RoutingPolicies.create(router); // fail fast on an unknown name
@@ -83,7 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
                 FrontendConfig.defaults(host, port).requestTimeout());
         Map<String, String> options = new HashMap<>();
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
-                fc, workers, engine, model, router, blockSize, kvBlocks, speedup, options));
+                fc, workers, engine, model, router, blockSize, kvBlocks, speedup, options, !noKvEvents));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: shutting down");

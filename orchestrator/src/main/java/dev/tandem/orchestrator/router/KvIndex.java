@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the successor of the last one applied reveals lost events: {@link #apply} reports the gap and the caller re-syncs
  * the worker from a {@link KvStateDump}.
  */
-public final class KvIndex {
+public final class KvIndex implements PrefixIndex {
 
     private final Map<Long, Set<String>> workersByBlock = new ConcurrentHashMap<>();
     private final Map<String, Set<Long>> blocksByWorker = new ConcurrentHashMap<>();
@@ -64,6 +64,7 @@ public final class KvIndex {
     }
 
     /** Forgets a departed worker. */
+    @Override
     public void removeWorker(String workerId) {
         clear(workerId);
         blocksByWorker.remove(workerId);
@@ -71,6 +72,7 @@ public final class KvIndex {
     }
 
     /** For each candidate, how many leading entries of {@code hashes} it holds (absent = 0). */
+    @Override
     public Map<String, Integer> overlaps(long[] hashes, Collection<String> candidates) {
         Map<String, Integer> out = new HashMap<>();
         Set<String> alive = new HashSet<>(candidates);
@@ -88,6 +90,7 @@ public final class KvIndex {
     }
 
     /** Blocks indexed for a worker. */
+    @Override
     public int blockCount(String workerId) {
         Set<Long> s = blocksByWorker.get(workerId);
         return s == null ? 0 : s.size();

@@ -17,7 +17,13 @@ public interface RoutingPolicy {
      */
     int choose(RoutingRequest request, List<Candidate> candidates);
 
-    /** The request routed last by this policy produced its first token (its prompt's KV now exists). */
+    /**
+     * A request was routed to {@code workerId}, by this router (right after {@link #choose}) or by a replica sharing
+     * the workers.
+     */
+    default void onRouted(RoutingRequest request, String workerId) {}
+
+    /** A routed request produced its first token (its prompt's KV now exists). */
     default void onFirstToken(String requestId) {}
 
     /** The request ended (completed, failed or cancelled). */

@@ -66,13 +66,23 @@ public final class TandemPolicy implements RoutingPolicy {
                     bestCost = cost;
                 }
             }
-            String worker = candidates.get(best).workerId();
-            inFlight.put(request.requestId(), new InFlight(worker, hashes));
-            Map<Long, Integer> p = pending.computeIfAbsent(worker, w -> new HashMap<>());
+            return best;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void onRouted(RoutingRequest request, String workerId) {
+        lock.lock();
+        try {
+            release(request.requestId());
+            long[] hashes = request.blockHashes();
+            inFlight.put(request.requestId(), new InFlight(workerId, hashes));
+            Map<Long, Integer> p = pending.computeIfAbsent(workerId, w -> new HashMap<>());
             for (long h : hashes) {
                 p.merge(h, 1, Integer::sum);
             }
-            return best;
         } finally {
             lock.unlock();
         }

@@ -9,10 +9,13 @@ import dev.tandem.api.engine.EngineProvider;
 import dev.tandem.api.engine.Engines;
 import dev.tandem.api.events.EventPlane;
 import dev.tandem.api.events.EventPlaneProvider;
+import dev.tandem.api.kv.KvEventSink;
+import dev.tandem.api.time.Clock;
 import dev.tandem.orchestrator.frontend.FrontendConfig;
 import dev.tandem.orchestrator.frontend.HttpFrontend;
 import dev.tandem.orchestrator.frontend.OpenAiService;
 import dev.tandem.orchestrator.preprocess.ModelResolver;
+import dev.tandem.orchestrator.router.ApproximateIndex;
 import dev.tandem.orchestrator.router.Router;
 import dev.tandem.orchestrator.router.RoutingPolicies;
 import java.io.IOException;
@@ -43,7 +46,22 @@ public final class EmbeddedCluster implements AutoCloseable {
             int blockSize,
             int kvBlocks,
             double speedup,
-            Map<String, String> options) {}
+            Map<String, String> options,
+            boolean kvEvents) {
+
+        public Settings(
+                FrontendConfig frontend,
+                int workers,
+                String engine,
+                String model,
+                String router,
+                int blockSize,
+                int kvBlocks,
+                double speedup,
+                Map<String, String> options) {
+            this(frontend, workers, engine, model, router, blockSize, kvBlocks, speedup, options, true);
+        }
+    }
 
     private final Discovery discovery;
     private final EventPlane events;
@@ -56,7 +74,10 @@ public final class EmbeddedCluster implements AutoCloseable {
         if (s.workers() < 1) {
             throw new IllegalArgumentException("--workers must be at least 1");
         }
-        router = new Router(RoutingPolicies.create(s.router()));
+        var policy = RoutingPolicies.create(s.router());
+        router = s.kvEvents()
+                ? new Router(policy)
+                : Router.approximate(policy, Clock.system(), ApproximateIndex.DEFAULT_TTL, s.kvBlocks());
         EngineProvider provider = Engines.provider(s.engine());
         discovery = DiscoveryProvider.open(URI.create("memory:local"));
         events = EventPlaneProvider.open(URI.create("memory:local"));
@@ -70,7 +91,7 @@ public final class EmbeddedCluster implements AutoCloseable {
                     .blockSize(s.blockSize())
                     .kvBlocks(s.kvBlocks())
                     .speedup(s.speedup())
-                    .kvEvents(WorkerHost.eventSink(events, ns, id))
+                    .kvEvents(s.kvEvents() ? WorkerHost.eventSink(events, ns, id) : KvEventSink.NONE)
                     .options(s.options())
                     .build();
             Engine engine = provider.create(config);

@@ -89,21 +89,21 @@ class TandemPolicyTest {
     @Test
     void inFlightPrefixesAreForgottenOnlyWhenEveryRequestHoldingThemIsReleased() {
         TandemPolicy p = new TandemPolicy();
-        assertThat(p.choose(req("r1", 1), List.of(c("a", 0, 0, 0), c("b", 0, 0, 0))))
+        assertThat(route(p, req("r1", 1), List.of(c("a", 0, 0, 0), c("b", 0, 0, 0))))
                 .isEqualTo(0);
         // a = 4096 + 1.5 × 1024 = 5632 < b = 6144 (as in the router test above).
-        assertThat(p.choose(req("r2", 2), List.of(c("a", 0, 1, 4096), c("b", 0, 0, 0))))
+        assertThat(route(p, req("r2", 2), List.of(c("a", 0, 1, 4096), c("b", 0, 0, 0))))
                 .isEqualTo(0);
         // r1 prefilled and then finished: releasing it twice must not release r2's hold on the prefix.
         p.onFirstToken("r1");
         p.onFinish("r1");
-        assertThat(p.choose(req("r3", 3), List.of(c("a", 0, 1, 4096), c("b", 0, 0, 0))))
+        assertThat(route(p, req("r3", 3), List.of(c("a", 0, 1, 4096), c("b", 0, 0, 0))))
                 .isEqualTo(0);
         // r2 cancelled before its first token, r3 prefilled: nothing holds the prefix. a's queue is 100, mean 50,
         // missWeight 1.0122: a = 100 + 4146 > b = 4146. (Still counting the prefix: a = 100 + 1036 would win.)
         p.onFinish("r2");
         p.onFirstToken("r3");
-        assertThat(p.choose(req("r4", 4), List.of(c("a", 0, 3, 100), c("b", 0, 0, 0))))
+        assertThat(route(p, req("r4", 4), List.of(c("a", 0, 3, 100), c("b", 0, 0, 0))))
                 .isEqualTo(1);
     }
 
@@ -111,10 +111,10 @@ class TandemPolicyTest {
     void inFlightPrefixesCountOnlyOnTheWorkerTheyWereSentTo() {
         TandemPolicy p = new TandemPolicy();
         // r1 goes to b (a is busier), so its prefix is pending on b only.
-        assertThat(p.choose(req("r1", 1), List.of(c("a", 0, 1, 10), c("b", 0, 0, 0))))
+        assertThat(route(p, req("r1", 1), List.of(c("a", 0, 1, 10), c("b", 0, 0, 0))))
                 .isEqualTo(1);
         // Queues a 0, b 4096 (r1), mean 2048, missWeight 1.5: a = 6144, b = 4096 + 1536 = 5632: stays on b.
-        assertThat(p.choose(req("r2", 2), List.of(c("a", 0, 0, 0), c("b", 0, 1, 4096))))
+        assertThat(route(p, req("r2", 2), List.of(c("a", 0, 0, 0), c("b", 0, 1, 4096))))
                 .isEqualTo(1);
     }
 
@@ -122,12 +122,19 @@ class TandemPolicyTest {
     void theKvIndexOverlapAndTheInFlightOverlapAreNotAdded() {
         TandemPolicy p = new TandemPolicy();
         // r1 (prefix + own 1) in flight on a.
-        assertThat(p.choose(req("r1", 1), List.of(c("a", 0, 0, 0), c("b", 0, 0, 0))))
+        assertThat(route(p, req("r1", 1), List.of(c("a", 0, 0, 0), c("b", 0, 0, 0))))
                 .isEqualTo(0);
         // a also reports the 48-block prefix through the KV index; b holds 16 blocks of r2 in the index. The
         // overlap on a is max(48, 48) = 48: a = 4096 + 1.5 × 1024 = 5632 > b = 1.5 × (4096 − 1024) = 4608. Adding
         // the two (96 blocks, leaving 1 token to compute) would make a = 4097.5 win.
-        assertThat(p.choose(req("r2", 2), List.of(c("a", PREFIX, 1, 4096), c("b", 16, 0, 0))))
+        assertThat(route(p, req("r2", 2), List.of(c("a", PREFIX, 1, 4096), c("b", 16, 0, 0))))
                 .isEqualTo(1);
+    }
+
+    /** What the Router does: choose, then tell the policy where the request went. */
+    private static int route(TandemPolicy p, RoutingRequest r, List<Candidate> candidates) {
+        int i = p.choose(r, candidates);
+        p.onRouted(r, candidates.get(i).workerId());
+        return i;
     }
 }
