@@ -35,6 +35,8 @@ public final class Sequence {
     FinishReason finishReason;
     /** Sampling state of compute backends (the sim's rolling hash); opaque to the scheduler. */
     public long backendState;
+    /** Per-sequence state a compute backend keeps (a sampler's random generator); opaque to the scheduler. */
+    public Object backendData;
 
     public Sequence(GenerateRequest request, TokenListener listener, long arrivalNanos) {
         this.request = request;

@@ -28,8 +28,8 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--engine",
-            defaultValue = "sim",
-            description = "Engine of every worker: sim (built-in engine, timing model) (default: ${DEFAULT-VALUE}).")
+            description = "Engine of every worker: native (built-in engine, CPU compute; the default with --model) or"
+                    + " sim (built-in engine, timing model; the default without --model).")
     String engine;
 
     @Option(names = "--model", description = "Model to serve (default: the engine's demo model).")
@@ -80,6 +80,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RoutingPolicies.create(router); // fail fast on an unknown name
+        if (engine == null) {
+            engine = model == null ? "sim" : "native";
+        }
         FrontendConfig fc = new FrontendConfig(
                 host,
                 port,

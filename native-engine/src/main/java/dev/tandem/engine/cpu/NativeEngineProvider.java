@@ -1,0 +1,83 @@
+package dev.tandem.engine.cpu;
+
+import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineConfig;
+import dev.tandem.api.engine.EngineException;
+import dev.tandem.api.engine.EngineInfo;
+import dev.tandem.api.engine.EngineProvider;
+import dev.tandem.engine.BuiltinEngine;
+import dev.tandem.engine.EngineCore;
+import dev.tandem.engine.model.Llama2cLoader;
+import dev.tandem.engine.model.LlamaConfig;
+import dev.tandem.engine.model.ModelLoader;
+import dev.tandem.engine.scheduler.Scheduler;
+import dev.tandem.engine.scheduler.SchedulerConfig;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code --engine native}: the built-in engine (the same scheduler and paged KV cache as {@code sim}) with real
+ * compute on the CPU. Options: {@code threads} (default: the cores), {@code kv-memory-bytes} (KV budget, default
+ * 512 MiB; the worker's KV capacity is the smaller of this and {@code kvBlocks}), {@code served-name}.
+ */
+public final class NativeEngineProvider implements EngineProvider {
+
+    static final long DEFAULT_KV_BYTES = 512L << 20;
+
+    @Override
+    public String name() {
+        return "native";
+    }
+
+    @Override
+    public boolean isAvailable() {
+        return true;
+    }
+
+    @Override
+    public Engine create(EngineConfig config) {
+        return new BuiltinEngine(config, core(config));
+    }
+
+    @Override
+    public EngineCore createStepped(EngineConfig config) {
+        throw new UnsupportedOperationException(
+                "engine 'native' computes in real time; it cannot be stepped on" + " virtual time");
+    }
+
+    static EngineCore core(EngineConfig config) {
+        if (config.model() == null) {
+            throw new EngineException(
+                    EngineException.Kind.INVALID_REQUEST, "engine 'native' needs --model (a llama2.c checkpoint)");
+        }
+        Llama2cLoader.Loaded m;
+        try {
+            m = ModelLoader.load(config.model());
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.INVALID_REQUEST, e.getMessage(), e);
+        }
+        LlamaConfig c = m.config();
+        Map<String, String> o = config.options();
+        int threads = Integer.parseInt(
+                o.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+        long kvBytes = Long.parseLong(o.getOrDefault("kv-memory-bytes", String.valueOf(DEFAULT_KV_BYTES)));
+        int bs = config.blockSize();
+        int perSequence = (c.contextLength() + bs - 1) / bs;
+        int blocks = Math.min(
+                config.kvBlocks(),
+                Math.min(CpuComputeBackend.blocksFitting(c, bs, kvBytes), perSequence * config.maxNumSeqs()));
+        blocks = Math.max(blocks, perSequence + 1);
+        String name = o.getOrDefault("served-name", ModelLoader.servedName(config.model()));
+        Set<Integer> eos = c.eosTokenId() >= 0 ? Set.of(c.eosTokenId()) : Set.of();
+        EngineInfo info = new EngineInfo(name, bs, c.contextLength(), blocks, c.vocabSize(), eos);
+        SchedulerConfig sc =
+                new SchedulerConfig(bs, blocks, config.maxNumBatchedTokens(), config.maxNumSeqs(), c.contextLength());
+        return new EngineCore(
+                config.workerId(),
+                info,
+                new Scheduler(sc, eos),
+                new CpuComputeBackend(c, m.weights(), blocks, bs, threads),
+                config.kvEvents());
+    }
+}

@@ -1,0 +1,90 @@
+package dev.tandem.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The f32 kernels of the CPU backend on the Vector API: the preferred species, chosen once, four independent
+ * accumulators so that fused multiply-adds pipeline, and a scalar tail for lengths that are not a multiple of the
+ * vector length. No allocation.
+ */
+public final class VectorOps {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    private VectorOps() {}
+
+    /** {@code Σ a[ao + i] · b[bo + i]} for i in [0, n). */
+    public static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        int i = 0;
+        float sum;
+        if (n >= 4 * L) {
+            FloatVector s0 = FloatVector.zero(S);
+            FloatVector s1 = FloatVector.zero(S);
+            FloatVector s2 = FloatVector.zero(S);
+            FloatVector s3 = FloatVector.zero(S);
+            int bound = n - 4 * L;
+            for (; i <= bound; i += 4 * L) {
+                s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
+                s1 = FloatVector.fromArray(S, a, ao + i + L).fma(FloatVector.fromArray(S, b, bo + i + L), s1);
+                s2 = FloatVector.fromArray(S, a, ao + i + 2 * L).fma(FloatVector.fromArray(S, b, bo + i + 2 * L), s2);
+                s3 = FloatVector.fromArray(S, a, ao + i + 3 * L).fma(FloatVector.fromArray(S, b, bo + i + 3 * L), s3);
+            }
+            sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        } else {
+            sum = 0;
+        }
+        for (; i + L <= n; i += L) {
+            sum += FloatVector.fromArray(S, a, ao + i)
+                    .mul(FloatVector.fromArray(S, b, bo + i))
+                    .reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            sum += a[ao + i] * b[bo + i];
+        }
+        return sum;
+    }
+
+    /** {@code y[yo + i] += alpha · x[xo + i]} for i in [0, n). */
+    public static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, x, xo + i)
+                    .fma(va, FloatVector.fromArray(S, y, yo + i))
+                    .intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += alpha * x[xo + i];
+        }
+    }
+
+    /** RMSNorm as llama2.c computes it: {@code out = w · x / sqrt(mean(x²) + eps)}. */
+    public static void rmsNorm(float[] out, float[] x, float[] w, int n, float eps) {
+        float ss = dot(x, 0, x, 0, n) / n + eps;
+        float inv = (float) (1.0 / Math.sqrt(ss));
+        for (int i = 0; i < n; i++) {
+            out[i] = w[i] * (inv * x[i]);
+        }
+    }
+
+    /** In-place softmax of x[o, o + n). */
+    public static void softmax(float[] x, int o, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[o + i]);
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[o + i] - max);
+            x[o + i] = e;
+            sum += e;
+        }
+        float inv = 1 / sum;
+        for (int i = 0; i < n; i++) {
+            x[o + i] *= inv;
+        }
+    }
+}

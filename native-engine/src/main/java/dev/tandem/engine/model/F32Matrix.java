@@ -1,0 +1,47 @@
+package dev.tandem.engine.model;
+
+import dev.tandem.engine.cpu.VectorOps;
+
+/** f32 weights in one heap array, row-major. */
+public final class F32Matrix implements Matrix {
+
+    private final float[] w;
+    private final int rows;
+    private final int cols;
+
+    public F32Matrix(float[] w, int rows, int cols) {
+        if ((long) rows * cols != w.length) {
+            throw new IllegalArgumentException(rows + "x" + cols + " matrix from " + w.length + " floats");
+        }
+        this.w = w;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    @Override
+    public void matVec(float[] x, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            out[r] = VectorOps.dot(w, r * cols, x, 0, cols);
+        }
+    }
+
+    @Override
+    public void row(int r, float[] out) {
+        System.arraycopy(w, r * cols, out, 0, cols);
+    }
+
+    /** The backing array (not copied). */
+    public float[] data() {
+        return w;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.tandem.orchestrator.cli;
+
+import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineConfig;
+import dev.tandem.api.engine.EngineException;
+import dev.tandem.api.engine.Engines;
+import dev.tandem.api.engine.GenerateRequest;
+import dev.tandem.api.engine.SamplingParams;
+import dev.tandem.api.engine.StopConditions;
+import dev.tandem.api.engine.TokenDelta;
+import dev.tandem.api.engine.TokenListener;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tandem generate}: one request through one in-process engine, no server. With {@code --output ids} stdout
+ * gets exactly one line, the generated ids comma-separated; everything else goes to stderr. Flags are a contract.
+ */
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description = "Generate from a prompt of token ids with one in-process engine.")
+public final class GenerateCommand implements java.util.concurrent.Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "Model: a llama2.c checkpoint.")
+    String model;
+
+    @Option(names = "--engine", defaultValue = "native", description = "Engine (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--prompt-ids", required = true, split = ",", description = "Prompt token ids, comma-separated.")
+    List<Integer> promptIds;
+
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "16",
+            description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus mass (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--seed", description = "Sampling seed.")
+    Long seed;
+
+    @Option(names = "--ignore-eos", description = "Keep generating through EOS.")
+    boolean ignoreEos;
+
+    @Option(
+            names = "--output",
+            defaultValue = "ids",
+            description = "ids (one line of comma-separated ids) or text (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Option(names = "--threads", description = "Compute threads (default: the cores).")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!output.equals("ids") && !output.equals("text")) {
+            throw new IllegalArgumentException("--output must be ids or text");
+        }
+        if (output.equals("text")) {
+            throw new IllegalArgumentException(
+                    "--output text needs the model's tokenizer, which is not supported for this model yet; use --output ids");
+        }
+        Map<String, String> options = threads == null ? Map.of() : Map.of("threads", String.valueOf(threads));
+        EngineConfig config = EngineConfig.builder()
+                .workerId("generate")
+                .model(model)
+                .blockSize(16)
+                .maxNumSeqs(1)
+                .options(options)
+                .build();
+        int[] prompt = promptIds.stream().mapToInt(Integer::intValue).toArray();
+        SamplingParams sampling = SamplingParams.GREEDY
+                .withTemperature(temperature)
+                .withTopP(topP)
+                .withSeed(seed);
+        StopConditions stop = StopConditions.maxTokens(maxTokens).withIgnoreEos(ignoreEos);
+        LinkedBlockingQueue<Object> q = new LinkedBlockingQueue<>();
+        List<Integer> ids = new ArrayList<>();
+        try (Engine e = Engines.provider(engine).create(config)) {
+            long t0 = System.nanoTime();
+            e.generate(new GenerateRequest("generate", prompt, sampling, stop), new TokenListener() {
+                @Override
+                public void onDelta(TokenDelta d) {
+                    q.add(d);
+                }
+
+                @Override
+                public void onError(EngineException error) {
+                    q.add(error);
+                }
+            });
+            while (true) {
+                Object o = q.poll(1, TimeUnit.HOURS);
+                if (o instanceof EngineException err) {
+                    throw err;
+                }
+                TokenDelta d = (TokenDelta) o;
+                for (int id : d.tokenIds()) {
+                    ids.add(id);
+                }
+                if (d.isFinal()) {
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    System.err.printf(
+                            "tandem: %d tokens in %.2f s (%s), prompt %d tokens%n",
+                            ids.size(), s, d.finishReason().openAiName(), prompt.length);
+                    break;
+                }
+            }
+        }
+        System.out.println(ids.stream().map(String::valueOf).collect(Collectors.joining(",")));
+        return 0;
+    }
+}
