@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Finds and loads a model from a reference: a llama2.c checkpoint file (more formats come here). */
+/** Finds and loads a model from a reference: a llama2.c checkpoint file or a Hugging Face directory. */
 public final class ModelLoader {
 
     private ModelLoader() {}
@@ -15,7 +15,7 @@ public final class ModelLoader {
             return Llama2cLoader.load(p);
         }
         if (Files.isDirectory(p)) {
-            throw new IOException(reference + " is a directory; Hugging Face directories are not supported yet");
+            return HuggingFaceLoader.load(p);
         }
         throw new IOException("no model at " + reference);
     }

@@ -1,0 +1,126 @@
+package dev.tandem.engine.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Hugging Face Llama-family directories: {@code config.json} and one or many {@code *.safetensors} (F32, F16, BF16,
+ * read as f32). Llama, Mistral (loads as Llama) and the rotate-half RoPE convention of HF checkpoints.
+ */
+public final class HuggingFaceLoader {
+
+    private HuggingFaceLoader() {}
+
+    public static Llama2cLoader.Loaded load(Path dir) throws IOException {
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new IOException(dir + " has no config.json");
+        }
+        JsonNode j = new ObjectMapper().readTree(configFile.toFile());
+        String type = j.path("model_type").asText("llama");
+        if (!type.equals("llama") && !type.equals("mistral")) {
+            throw new IOException(dir + ": model_type '" + type + "' is not supported yet (llama, mistral)");
+        }
+        if (!j.path("rope_scaling").isMissingNode() && !j.path("rope_scaling").isNull()) {
+            throw new IOException(dir + ": rope_scaling is not supported yet");
+        }
+        int dim = j.path("hidden_size").asInt();
+        int heads = j.path("num_attention_heads").asInt();
+        int kvHeads = j.path("num_key_value_heads").asInt(heads);
+        int headDim = j.path("head_dim").asInt(heads == 0 ? 0 : dim / heads);
+        LlamaConfig c = new LlamaConfig(
+                dim,
+                j.path("intermediate_size").asInt(),
+                j.path("num_hidden_layers").asInt(),
+                heads,
+                kvHeads,
+                j.path("vocab_size").asInt(),
+                j.path("max_position_embeddings").asInt(2048),
+                headDim,
+                j.path("rope_theta").asDouble(10000.0),
+                (float) j.path("rms_norm_eps").asDouble(1e-5),
+                true,
+                j.path("bos_token_id").isInt() ? j.path("bos_token_id").asInt() : -1,
+                j.path("eos_token_id").isInt() ? j.path("eos_token_id").asInt() : -1);
+        boolean tied = j.path("tie_word_embeddings").asBoolean(false);
+
+        List<Safetensors> files = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> p.toString().endsWith(".safetensors"))
+                    .sorted()
+                    .toList()) {
+                files.add(Safetensors.open(p));
+            }
+        }
+        if (files.isEmpty()) {
+            throw new IOException(dir + " has no *.safetensors file");
+        }
+        Tensors t = new Tensors(files);
+        int layers = c.layers();
+        Matrix[] wq = new Matrix[layers];
+        Matrix[] wk = new Matrix[layers];
+        Matrix[] wv = new Matrix[layers];
+        Matrix[] wo = new Matrix[layers];
+        Matrix[] w1 = new Matrix[layers];
+        Matrix[] w2 = new Matrix[layers];
+        Matrix[] w3 = new Matrix[layers];
+        float[][] attnNorm = new float[layers][];
+        float[][] ffnNorm = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            String p = "model.layers." + l + ".";
+            attnNorm[l] = t.floats(p + "input_layernorm.weight", dim);
+            wq[l] = t.matrix(p + "self_attn.q_proj.weight", c.qDim(), dim);
+            wk[l] = t.matrix(p + "self_attn.k_proj.weight", c.kvDim(), dim);
+            wv[l] = t.matrix(p + "self_attn.v_proj.weight", c.kvDim(), dim);
+            wo[l] = t.matrix(p + "self_attn.o_proj.weight", dim, c.qDim());
+            ffnNorm[l] = t.floats(p + "post_attention_layernorm.weight", dim);
+            w1[l] = t.matrix(p + "mlp.gate_proj.weight", c.hiddenDim(), dim);
+            w2[l] = t.matrix(p + "mlp.down_proj.weight", dim, c.hiddenDim());
+            w3[l] = t.matrix(p + "mlp.up_proj.weight", c.hiddenDim(), dim);
+        }
+        Matrix embedding = t.matrix("model.embed_tokens.weight", c.vocabSize(), dim);
+        Matrix classifier =
+                tied || !t.has("lm_head.weight") ? embedding : t.matrix("lm_head.weight", c.vocabSize(), dim);
+        return new Llama2cLoader.Loaded(
+                c,
+                new LlamaWeights(
+                        embedding,
+                        attnNorm,
+                        wq,
+                        wk,
+                        wv,
+                        wo,
+                        ffnNorm,
+                        w1,
+                        w2,
+                        w3,
+                        t.floats("model.norm.weight", dim),
+                        classifier));
+    }
+
+    /** Tensors looked up across the files of one checkpoint. */
+    private record Tensors(List<Safetensors> files) {
+        boolean has(String name) {
+            return files.stream().anyMatch(f -> f.has(name));
+        }
+
+        float[] floats(String name, long n) throws IOException {
+            for (Safetensors f : files) {
+                if (f.has(name)) {
+                    return f.floats(name, n);
+                }
+            }
+            throw new IOException("missing tensor " + name);
+        }
+
+        Matrix matrix(String name, int rows, int cols) throws IOException {
+            return new F32Matrix(floats(name, (long) rows * cols), rows, cols);
+        }
+    }
+}
