@@ -8,189 +8,264 @@ import dev.tandem.engine.model.Matrix;
 import dev.tandem.engine.scheduler.ScheduledChunk;
 import dev.tandem.engine.scheduler.Sequence;
 import dev.tandem.engine.scheduler.StepPlan;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 
 /**
- * The {@code cpu} backend: a Llama-family forward pass in f32 with attention read directly from the paged KV store
- * (the block manager's block ids index it), one position at a time. Large matrix-vector products are split into
- * contiguous row ranges over a pool sized to the cores; small ones stay on the engine thread, where splitting
- * costs more than it saves.
+ * The {@code cpu} backend: a Llama-family forward pass in f32 over every position of a step at once (decode tokens
+ * of many sequences and prefill chunks alike), with attention read directly from the paged KV store that the block
+ * manager's block ids index.
  *
- * <p>Owned by the engine thread (scratch buffers are reused across steps).
+ * <p>Positions are processed in micro-batches of up to {@link #MICRO_BATCH}, layer by layer: each weight matrix is
+ * read once per micro-batch for all its positions (the memory traffic that bounds decode), split into contiguous
+ * row ranges over a pool sized to the cores. Within a micro-batch, a sequence's positions come in order and every
+ * layer writes all their K/V before attending, so causality holds across chunk and micro-batch boundaries.
+ *
+ * <p>Owned by the engine thread (scratch buffers are reused across steps); the pool only runs its row ranges.
  */
 public final class CpuComputeBackend implements ComputeBackend {
 
+    /** Positions computed together; bounds the scratch memory (MICRO_BATCH × hidden floats per buffer). */
+    static final int MICRO_BATCH = 64;
+
     /** Below this many multiply-adds a product runs on the calling thread. */
-    private static final long PARALLEL_THRESHOLD = 1 << 18;
+    private static final long PARALLEL_THRESHOLD = 1 << 17;
 
     private final LlamaConfig c;
     private final LlamaWeights w;
     private final PagedKvStore kv;
     private final ForkJoinPool pool;
+    private final int threads;
     private final Sampler sampler = new Sampler();
-    private final float[] x;
-    private final float[] xb;
-    private final float[] xb2;
-    private final float[] q;
-    private final float[] k;
-    private final float[] v;
-    private final float[] att;
-    private final float[] hb;
-    private final float[] hb2;
+    private final float[][] x;
+    private final float[][] xb;
+    private final float[][] xb2;
+    private final float[][] q;
+    private final float[][] k;
+    private final float[][] v;
+    private final float[][] hb;
+    private final float[][] hb2;
+    private final float[][] att;
     private final float[] logits;
-    private final float[] cos;
-    private final float[] sin;
+    private final int[] tokens = new int[MICRO_BATCH];
+    private final int[] positions = new int[MICRO_BATCH];
+    private final int[][] tables = new int[MICRO_BATCH][];
+    private final int[] kvOffsets = new int[MICRO_BATCH];
+    private final int[] sampleSlot = new int[MICRO_BATCH];
+    private final float[] invFreq;
 
     public CpuComputeBackend(LlamaConfig config, LlamaWeights weights, int kvBlocks, int blockSize, int threads) {
         this.c = config;
         this.w = weights;
         this.kv = new PagedKvStore(config.layers(), kvBlocks, blockSize, config.kvDim());
-        this.pool = new ForkJoinPool(Math.max(1, threads));
-        x = new float[c.dim()];
-        xb = new float[Math.max(c.dim(), c.qDim())];
-        xb2 = new float[c.dim()];
-        q = new float[c.qDim()];
-        k = new float[c.kvDim()];
-        v = new float[c.kvDim()];
-        att = new float[c.contextLength()];
-        hb = new float[c.hiddenDim()];
-        hb2 = new float[c.hiddenDim()];
+        this.threads = Math.max(1, threads);
+        this.pool = new ForkJoinPool(this.threads);
+        x = new float[MICRO_BATCH][c.dim()];
+        xb = new float[MICRO_BATCH][Math.max(c.dim(), c.qDim())];
+        xb2 = new float[MICRO_BATCH][c.dim()];
+        q = new float[MICRO_BATCH][c.qDim()];
+        k = new float[MICRO_BATCH][c.kvDim()];
+        v = new float[MICRO_BATCH][c.kvDim()];
+        hb = new float[MICRO_BATCH][c.hiddenDim()];
+        hb2 = new float[MICRO_BATCH][c.hiddenDim()];
+        att = new float[this.threads][c.contextLength()];
         logits = new float[c.vocabSize()];
-        int half = c.headDim() / 2;
-        cos = new float[half];
-        sin = new float[half];
+        invFreq = new float[c.headDim() / 2];
+        for (int i = 0; i < invFreq.length; i++) {
+            invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
+        }
     }
 
     /** KV capacity in blocks that fits {@code bytes} of memory for this model. */
     public static int blocksFitting(LlamaConfig c, int blockSize, long bytes) {
-        return (int) Math.max(
-                1, Math.min(Integer.MAX_VALUE, bytes / PagedKvStore.bytesPerBlock(c.layers(), blockSize, c.kvDim())));
+        long per = PagedKvStore.bytesPerBlock(c.layers(), blockSize, c.kvDim());
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, bytes / per));
     }
 
     @Override
     public StepOutput execute(StepPlan plan) {
-        int samples = 0;
-        for (ScheduledChunk ch : plan.chunks()) {
-            if (ch.samples()) {
-                samples++;
-            }
-        }
-        int[] out = new int[samples];
-        int s = 0;
+        List<ScheduledChunk> samplers = new ArrayList<>();
+        List<float[]> finals = new ArrayList<>();
+        int n = 0;
         for (ScheduledChunk ch : plan.chunks()) {
             Sequence seq = ch.sequence();
             int[] table = seq.blocks().raw();
             int end = ch.start() + ch.tokens();
             for (int pos = ch.start(); pos < end; pos++) {
-                forward(seq.token(pos), pos, table);
+                tokens[n] = seq.token(pos);
+                positions[n] = pos;
+                tables[n] = table;
+                sampleSlot[n] = -1;
+                if (pos == end - 1 && ch.samples()) {
+                    sampleSlot[n] = samplers.size();
+                    samplers.add(ch);
+                    finals.add(null);
+                }
+                n++;
+                if (n == MICRO_BATCH) {
+                    forward(n, finals);
+                    n = 0;
+                }
             }
-            if (ch.samples()) {
-                VectorOps.rmsNorm(xb, x, w.finalNorm(), c.dim(), c.normEps());
-                matVec(w.classifier(), xb, logits);
-                out[s++] = sampler.sample(logits, c.vocabSize(), seq);
-            }
+        }
+        if (n > 0) {
+            forward(n, finals);
+        }
+        int[] out = new int[samplers.size()];
+        float[] h = new float[c.dim()];
+        for (int i = 0; i < out.length; i++) {
+            VectorOps.rmsNorm(h, finals.get(i), w.finalNorm(), c.dim(), c.normEps());
+            float[][] in = {h};
+            float[][] res = {logits};
+            matMul(w.classifier(), in, res, 1);
+            out[i] = sampler.sample(logits, c.vocabSize(), samplers.get(i).sequence());
         }
         return new StepOutput(out, 0);
     }
 
-    /** One position through every layer; leaves the final hidden state in {@code x}. */
-    void forward(int token, int pos, int[] table) {
+    /** Positions [0, n) of the micro-batch through every layer; keeps the final states of sampling positions. */
+    private void forward(int n, List<float[]> finals) {
+        layers(n);
+        for (int t = 0; t < n; t++) {
+            if (sampleSlot[t] >= 0) {
+                finals.set(sampleSlot[t], x[t].clone());
+            }
+        }
+    }
+
+    /** Positions [0, n) of the micro-batch through every layer; leaves their hidden states in {@code x}. */
+    private void layers(int n) {
         int dim = c.dim();
-        int hs = c.headDim();
         int kvDim = c.kvDim();
-        w.embedding().row(token, x);
-        ropeTables(pos);
-        int kvOffset = kv.offset(table, pos);
-        float scale = (float) (1.0 / Math.sqrt(hs));
+        for (int t = 0; t < n; t++) {
+            w.embedding().row(tokens[t], x[t]);
+            kvOffsets[t] = kv.offset(tables[t], positions[t]);
+        }
         for (int l = 0; l < c.layers(); l++) {
-            VectorOps.rmsNorm(xb, x, w.attnNorm()[l], dim, c.normEps());
-            matVec(w.wq()[l], xb, q);
-            matVec(w.wk()[l], xb, k);
-            matVec(w.wv()[l], xb, v);
-            rope(q, c.heads());
-            rope(k, c.kvHeads());
+            for (int t = 0; t < n; t++) {
+                VectorOps.rmsNorm(xb[t], x[t], w.attnNorm()[l], dim, c.normEps());
+            }
+            matMul(w.wq()[l], xb, q, n);
+            matMul(w.wk()[l], xb, k, n);
+            matMul(w.wv()[l], xb, v, n);
             float[] keys = kv.keys[l];
             float[] values = kv.values[l];
-            System.arraycopy(k, 0, keys, kvOffset, kvDim);
-            System.arraycopy(v, 0, values, kvOffset, kvDim);
+            for (int t = 0; t < n; t++) {
+                rope(q[t], c.heads(), positions[t]);
+                rope(k[t], c.kvHeads(), positions[t]);
+                System.arraycopy(k[t], 0, keys, kvOffsets[t], kvDim);
+                System.arraycopy(v[t], 0, values, kvOffsets[t], kvDim);
+            }
+            parallel(n, (part, from, to) -> attend(keys, values, att[part], from, to));
+            matMul(w.wo()[l], xb, xb2, n);
+            for (int t = 0; t < n; t++) {
+                float[] xt = x[t];
+                float[] d = xb2[t];
+                for (int i = 0; i < dim; i++) {
+                    xt[i] += d[i];
+                }
+                VectorOps.rmsNorm(xb[t], xt, w.ffnNorm()[l], dim, c.normEps());
+            }
+            matMul(w.w1()[l], xb, hb, n);
+            matMul(w.w3()[l], xb, hb2, n);
+            for (int t = 0; t < n; t++) {
+                float[] g = hb[t];
+                float[] u = hb2[t];
+                for (int i = 0; i < c.hiddenDim(); i++) {
+                    float gi = g[i];
+                    g[i] = gi / (1f + (float) Math.exp(-gi)) * u[i];
+                }
+            }
+            matMul(w.w2()[l], hb, xb2, n);
+            for (int t = 0; t < n; t++) {
+                float[] xt = x[t];
+                float[] d = xb2[t];
+                for (int i = 0; i < dim; i++) {
+                    xt[i] += d[i];
+                }
+            }
+        }
+    }
 
-            java.util.Arrays.fill(xb, 0, c.qDim(), 0f);
+    /** Causal attention of positions [from, to) over their own sequences, into {@code xb}. */
+    private void attend(float[] keys, float[] values, float[] a, int from, int to) {
+        int hs = c.headDim();
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        for (int t = from; t < to; t++) {
+            int pos = positions[t];
+            int[] table = tables[t];
+            float[] out = xb[t];
+            Arrays.fill(out, 0, c.qDim(), 0f);
             for (int h = 0; h < c.heads(); h++) {
                 int qo = h * hs;
                 int ko = (h / c.groupSize()) * hs;
-                for (int t = 0; t <= pos; t++) {
-                    att[t] = VectorOps.dot(q, qo, keys, kv.offset(table, t) + ko, hs) * scale;
+                for (int p = 0; p <= pos; p++) {
+                    a[p] = VectorOps.dot(q[t], qo, keys, kv.offset(table, p) + ko, hs) * scale;
                 }
-                VectorOps.softmax(att, 0, pos + 1);
-                for (int t = 0; t <= pos; t++) {
-                    VectorOps.axpy(att[t], values, kv.offset(table, t) + ko, xb, qo, hs);
+                VectorOps.softmax(a, 0, pos + 1);
+                for (int p = 0; p <= pos; p++) {
+                    VectorOps.axpy(a[p], values, kv.offset(table, p) + ko, out, qo, hs);
                 }
-            }
-            matVec(w.wo()[l], xb, xb2);
-            for (int i = 0; i < dim; i++) {
-                x[i] += xb2[i];
-            }
-
-            VectorOps.rmsNorm(xb, x, w.ffnNorm()[l], dim, c.normEps());
-            matVec(w.w1()[l], xb, hb);
-            matVec(w.w3()[l], xb, hb2);
-            for (int i = 0; i < c.hiddenDim(); i++) {
-                float g = hb[i];
-                hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];
-            }
-            matVec(w.w2()[l], hb, xb2);
-            for (int i = 0; i < dim; i++) {
-                x[i] += xb2[i];
             }
         }
     }
 
-    private void ropeTables(int pos) {
-        int hs = c.headDim();
-        for (int i = 0; i < hs / 2; i++) {
-            float freq = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hs));
-            float val = pos * freq;
-            cos[i] = (float) Math.cos(val);
-            sin[i] = (float) Math.sin(val);
-        }
-    }
-
-    /** Rotates each head of {@code vec}: pairs (2i, 2i+1) (llama2.c) or (i, i + hs/2) (Hugging Face). */
-    private void rope(float[] vec, int heads) {
+    /** Rotates each head of {@code vec} for position {@code pos}: pairs (2i, 2i+1) or (i, i + hs/2). */
+    private void rope(float[] vec, int heads, int pos) {
         int hs = c.headDim();
         int half = hs / 2;
-        for (int h = 0; h < heads; h++) {
-            int o = h * hs;
-            for (int i = 0; i < half; i++) {
+        for (int i = 0; i < half; i++) {
+            float val = pos * invFreq[i];
+            float cos = (float) Math.cos(val);
+            float sin = (float) Math.sin(val);
+            for (int h = 0; h < heads; h++) {
+                int o = h * hs;
                 int a = c.rotateHalf() ? o + i : o + 2 * i;
                 int b = c.rotateHalf() ? o + i + half : o + 2 * i + 1;
                 float v0 = vec[a];
                 float v1 = vec[b];
-                vec[a] = v0 * cos[i] - v1 * sin[i];
-                vec[b] = v0 * sin[i] + v1 * cos[i];
+                vec[a] = v0 * cos - v1 * sin;
+                vec[b] = v0 * sin + v1 * cos;
             }
         }
     }
 
-    private void matVec(Matrix m, float[] in, float[] out) {
+    private void matMul(Matrix m, float[][] in, float[][] out, int n) {
         int rows = m.rows();
-        if ((long) rows * m.cols() < PARALLEL_THRESHOLD || pool.getParallelism() == 1) {
-            m.matVec(in, out, 0, rows);
+        if ((long) rows * m.cols() * n < PARALLEL_THRESHOLD || threads == 1) {
+            m.matMul(in, out, n, 0, rows);
             return;
         }
-        int parts = pool.getParallelism();
+        parallel(rows, (part, from, to) -> m.matMul(in, out, n, from, to));
+    }
+
+    /** A contiguous share of a parallel loop; {@code part} < threads identifies per-part scratch. */
+    private interface Range {
+        void run(int part, int from, int to);
+    }
+
+    /** Runs {@code body} over [0, total) in one contiguous range per thread. */
+    private void parallel(int total, Range body) {
+        if (threads == 1 || total < 2) {
+            body.run(0, 0, total);
+            return;
+        }
+        int parts = Math.min(threads, total);
         pool.invoke(new RecursiveAction() {
             @Override
             protected void compute() {
                 RecursiveAction[] tasks = new RecursiveAction[parts];
                 for (int p = 0; p < parts; p++) {
-                    int from = (int) ((long) rows * p / parts);
-                    int to = (int) ((long) rows * (p + 1) / parts);
+                    int part = p;
+                    int from = (int) ((long) total * p / parts);
+                    int to = (int) ((long) total * (p + 1) / parts);
                     tasks[p] = new RecursiveAction() {
                         @Override
                         protected void compute() {
-                            m.matVec(in, out, from, to);
+                            body.run(part, from, to);
                         }
                     };
                 }

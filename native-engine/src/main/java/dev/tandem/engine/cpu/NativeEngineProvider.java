@@ -25,6 +25,16 @@ public final class NativeEngineProvider implements EngineProvider {
 
     static final long DEFAULT_KV_BYTES = 512L << 20;
 
+    /**
+     * The demo model served without {@code --model}: seeded random weights on the byte-level vocabulary (ids 0–255
+     * bytes, BOS 256, EOS 257) with an 8,192-token context, small enough that a 2,000-token prompt prefills in
+     * about a second on two cores. Its text is meaningless; its compute is real.
+     */
+    public static final String DEMO_MODEL =
+            "random:dim=256,hidden=768,layers=4,heads=8,kv_heads=4,vocab=258,seq=8192,bos=256,eos=257,seed=7";
+
+    public static final String DEMO_NAME = "tandem-demo";
+
     @Override
     public String name() {
         return "native";
@@ -47,13 +57,10 @@ public final class NativeEngineProvider implements EngineProvider {
     }
 
     static EngineCore core(EngineConfig config) {
-        if (config.model() == null) {
-            throw new EngineException(
-                    EngineException.Kind.INVALID_REQUEST, "engine 'native' needs --model (a llama2.c checkpoint)");
-        }
+        String reference = config.model() == null ? DEMO_MODEL : config.model();
         Llama2cLoader.Loaded m;
         try {
-            m = ModelLoader.load(config.model());
+            m = ModelLoader.load(reference);
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.INVALID_REQUEST, e.getMessage(), e);
         }
@@ -68,7 +75,8 @@ public final class NativeEngineProvider implements EngineProvider {
                 config.kvBlocks(),
                 Math.min(CpuComputeBackend.blocksFitting(c, bs, kvBytes), perSequence * config.maxNumSeqs()));
         blocks = Math.max(blocks, perSequence + 1);
-        String name = o.getOrDefault("served-name", ModelLoader.servedName(config.model()));
+        String name = o.getOrDefault(
+                "served-name", config.model() == null ? DEMO_NAME : ModelLoader.servedName(config.model()));
         Set<Integer> eos = c.eosTokenId() >= 0 ? Set.of(c.eosTokenId()) : Set.of();
         EngineInfo info = new EngineInfo(name, bs, c.contextLength(), blocks, c.vocabSize(), eos);
         SchedulerConfig sc =

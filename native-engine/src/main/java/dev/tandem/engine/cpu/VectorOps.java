@@ -47,6 +47,40 @@ public final class VectorOps {
         return sum;
     }
 
+    /**
+     * Four dot products of one weight row with four vectors, loading each weight vector once:
+     * {@code out[j] = Σ w[wo + i] · xj[i]}.
+     */
+    public static void dot4(float[] w, int wo, float[] x0, float[] x1, float[] x2, float[] x3, int n, float[] out) {
+        FloatVector s0 = FloatVector.zero(S);
+        FloatVector s1 = FloatVector.zero(S);
+        FloatVector s2 = FloatVector.zero(S);
+        FloatVector s3 = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector wv = FloatVector.fromArray(S, w, wo + i);
+            s0 = wv.fma(FloatVector.fromArray(S, x0, i), s0);
+            s1 = wv.fma(FloatVector.fromArray(S, x1, i), s1);
+            s2 = wv.fma(FloatVector.fromArray(S, x2, i), s2);
+            s3 = wv.fma(FloatVector.fromArray(S, x3, i), s3);
+        }
+        float r0 = s0.reduceLanes(VectorOperators.ADD);
+        float r1 = s1.reduceLanes(VectorOperators.ADD);
+        float r2 = s2.reduceLanes(VectorOperators.ADD);
+        float r3 = s3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float wi = w[wo + i];
+            r0 += wi * x0[i];
+            r1 += wi * x1[i];
+            r2 += wi * x2[i];
+            r3 += wi * x3[i];
+        }
+        out[0] = r0;
+        out[1] = r1;
+        out[2] = r2;
+        out[3] = r3;
+    }
+
     /** {@code y[yo + i] += alpha · x[xo + i]} for i in [0, n). */
     public static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;

@@ -36,6 +36,25 @@ public final class F32Matrix implements Matrix {
     }
 
     @Override
+    public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
+        float[] acc = new float[4];
+        for (int r = from; r < to; r++) {
+            int wo = r * cols;
+            int t = 0;
+            for (; t + 4 <= n; t += 4) {
+                VectorOps.dot4(w, wo, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], cols, acc);
+                outs[t][r] = acc[0];
+                outs[t + 1][r] = acc[1];
+                outs[t + 2][r] = acc[2];
+                outs[t + 3][r] = acc[3];
+            }
+            for (; t < n; t++) {
+                outs[t][r] = VectorOps.dot(w, wo, xs[t], 0, cols);
+            }
+        }
+    }
+
+    @Override
     public void row(int r, float[] out) {
         System.arraycopy(w, r * cols, out, 0, cols);
     }

@@ -10,6 +10,13 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     public static Llama2cLoader.Loaded load(String reference) throws IOException {
+        if (RandomModel.isReference(reference)) {
+            try {
+                return RandomModel.load(reference);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
         Path p = Path.of(reference);
         if (Files.isRegularFile(p)) {
             return Llama2cLoader.load(p);
@@ -22,6 +29,9 @@ public final class ModelLoader {
 
     /** The name a model is served under: its file name without extension. */
     public static String servedName(String reference) {
+        if (RandomModel.isReference(reference)) {
+            return "random";
+        }
         String name = Path.of(reference).getFileName().toString();
         int dot = name.lastIndexOf('.');
         return dot > 0 ? name.substring(0, dot) : name;

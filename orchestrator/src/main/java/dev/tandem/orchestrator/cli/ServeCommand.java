@@ -28,11 +28,15 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--engine",
-            description = "Engine of every worker: native (built-in engine, CPU compute; the default with --model) or"
-                    + " sim (built-in engine, timing model; the default without --model).")
+            defaultValue = "native",
+            description = "Engine of every worker: native (built-in engine, CPU compute) or sim (built-in engine,"
+                    + " timing model) (default: ${DEFAULT-VALUE}).")
     String engine;
 
-    @Option(names = "--model", description = "Model to serve (default: the engine's demo model).")
+    @Option(
+            names = "--model",
+            description = "Model to serve: a llama2.c checkpoint, a Hugging Face directory or random:SHAPE"
+                    + " (default: the engine's demo model).")
     String model;
 
     @Option(
@@ -80,9 +84,6 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RoutingPolicies.create(router); // fail fast on an unknown name
-        if (engine == null) {
-            engine = model == null ? "sim" : "native";
-        }
         FrontendConfig fc = new FrontendConfig(
                 host,
                 port,
