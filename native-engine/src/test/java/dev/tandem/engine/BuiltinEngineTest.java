@@ -175,10 +175,13 @@ class BuiltinEngineTest {
         assertThat(last.usage().completionTokens()).isEqualTo(20);
         assertThat(l.tokens()).containsExactly(SimReference.continuation(DEMO_TOKENS, prompt, 20));
         List<TokenDelta> deltas = l.deltas();
-        assertThat(deltas.subList(0, deltas.size() - 1)).allSatisfy(d -> {
-            assertThat(d.isFinal()).isFalse();
-            assertThat(d.usage()).isNull();
-        });
+        assertThat(deltas.subList(0, deltas.size() - 1))
+                .allSatisfy(d -> assertThat(d.isFinal()).isFalse());
+        assertThat(deltas.get(0).usage().promptTokens())
+                .as("provisional usage on the first delta")
+                .isEqualTo(30);
+        assertThat(deltas.subList(1, deltas.size() - 1))
+                .allSatisfy(d -> assertThat(d.usage()).isNull());
         assertThat(deltas.getLast().isFinal()).isTrue();
         assertThat(clock.nanos())
                 .as("the engine slept the modeled step times on its clock")

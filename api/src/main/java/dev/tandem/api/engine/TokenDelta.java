@@ -2,11 +2,12 @@ package dev.tandem.api.engine;
 
 /**
  * New tokens of one request since the previous delta. The last delta of a request carries its finish reason and
- * usage; no delta follows it.
+ * usage; no delta follows it. The first delta may carry a provisional usage (prompt and cached prompt tokens are
+ * known from admission), for callers that cancel before the end.
  *
  * @param tokenIds the new ids (may be empty in a final delta)
  * @param finishReason null until the final delta
- * @param usage null until the final delta
+ * @param usage the final usage in the final delta; provisional or null before
  */
 public record TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage) {
 

@@ -174,7 +174,12 @@ public final class Scheduler {
             seq.append(token);
             FinishReason reason = stopReason(seq, token);
             if (reason == null) {
-                if (!deliver(seq, TokenDelta.tokens(token))) {
+                // The first delta also carries a provisional usage: the cached prompt tokens are known from
+                // admission, and a caller that cancels early (a stop string) gets no final delta over some transports.
+                TokenDelta delta = seq.generated() == 1
+                        ? new TokenDelta(new int[] {token}, null, usage(seq))
+                        : TokenDelta.tokens(token);
+                if (!deliver(seq, delta)) {
                     finish(seq, FinishReason.CANCELLED, null);
                 }
             } else {
@@ -238,8 +243,11 @@ public final class Scheduler {
         seq.status = Sequence.Status.FINISHED;
         seq.finishReason = reason;
         blocks.free(seq.blocks());
-        Usage usage = new Usage(seq.promptLength(), seq.cachedPromptTokens(), seq.generated());
-        deliver(seq, TokenDelta.finished(lastTokens, reason, usage));
+        deliver(seq, TokenDelta.finished(lastTokens, reason, usage(seq)));
+    }
+
+    private static Usage usage(Sequence seq) {
+        return new Usage(seq.promptLength(), seq.cachedPromptTokens(), seq.generated());
     }
 
     /**

@@ -548,7 +548,11 @@ class SchedulerTest {
             List<TokenDelta> deltas = l.deltas();
             assertThat(deltas).hasSize(3);
             assertThat(deltas.get(0).isFinal()).isFalse();
-            assertThat(deltas.get(0).usage()).isNull();
+            assertThat(deltas.get(0).usage())
+                    .as("the first delta carries the provisional usage")
+                    .isNotNull()
+                    .satisfies(u -> assertThat(u.completionTokens()).isEqualTo(1));
+            assertThat(deltas.get(1).usage()).isNull();
             assertThat(deltas.get(1).tokenIds()).containsExactly(8);
             assertThat(deltas.get(2).finishReason()).isEqualTo(FinishReason.LENGTH);
             assertThat(deltas.get(2).tokenIds()).containsExactly(9);

@@ -12,7 +12,14 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         version = "tandem 0.1.0",
         description = "Tandem: a JVM-native orchestration layer for LLM inference.",
-        subcommands = {ServeCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            ServeCommand.class,
+            FrontendCommand.class,
+            WorkerCommand.class,
+            GenerateCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class TandemCli implements Callable<Integer> {
 
     @Spec

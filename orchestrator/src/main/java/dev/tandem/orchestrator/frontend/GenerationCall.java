@@ -4,7 +4,6 @@ import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.FinishReason;
 import dev.tandem.api.engine.GenerateRequest;
 import dev.tandem.api.engine.Generation;
-import dev.tandem.api.engine.SamplingParams;
 import dev.tandem.api.engine.StopConditions;
 import dev.tandem.api.engine.TokenDelta;
 import dev.tandem.api.engine.TokenListener;
@@ -18,6 +17,7 @@ import dev.tandem.orchestrator.router.RoutingRequest;
 import dev.tandem.orchestrator.runtime.WorkerPool;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -26,7 +26,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One prompt's trip through the cluster: route, dispatch, then turn the worker's token deltas into text pieces with
- * stop strings cut exactly. A dispatch that the worker refuses as unavailable is retried on another worker.
+ * stop strings cut exactly.
+ *
+ * <p>Failures below the client are absorbed: a dispatch the worker refuses as unavailable is retried on another
+ * worker, and a stream that breaks mid-generation is <em>migrated</em>: re-dispatched elsewhere with the prompt plus
+ * the tokens generated so far and the remaining budget (at most {@code migrationLimit} times). Generation is
+ * deterministic given the sequence so far, so the client's stream continues with no lost or repeated token, and
+ * its usage counts the original prompt and every completion token. A failed worker is marked down in the pool.
  *
  * <p>Used by one virtual thread: {@link #start} then {@link #await}.
  */
@@ -42,11 +48,19 @@ final class GenerationCall {
     private final Router router;
     private final WorkerPool pool;
     private final Duration timeout;
-    private final LinkedBlockingQueue<Object> deltas = new LinkedBlockingQueue<>();
+    private final int migrationLimit;
+    private final Set<String> failed = new HashSet<>();
+    private final List<Integer> generated = new ArrayList<>();
+    private LinkedBlockingQueue<Object> deltas;
     private volatile EngineException failure;
     private Generation generation;
     private String workerId;
+    private String dispatchId;
     private int overlapBlocks;
+    private int maxTokens;
+    private int cachedPromptTokens = -1;
+    private int migrations;
+    private boolean awaitingFirstToken = true;
 
     GenerationCall(
             String requestId,
@@ -56,7 +70,8 @@ final class GenerationCall {
             int contextLength,
             Router router,
             WorkerPool pool,
-            Duration timeout) {
+            Duration timeout,
+            int migrationLimit) {
         this.requestId = requestId;
         this.prompt = prompt;
         this.spec = spec;
@@ -65,6 +80,7 @@ final class GenerationCall {
         this.router = router;
         this.pool = pool;
         this.timeout = timeout;
+        this.migrationLimit = migrationLimit;
     }
 
     /** Routes and dispatches; returns the instance id of the worker that serves the request. */
@@ -76,15 +92,23 @@ final class GenerationCall {
                     "prompt");
         }
         int room = contextLength - prompt.length;
-        int maxTokens = spec.maxTokens() == null ? room : Math.min(spec.maxTokens(), room);
-        SamplingParams sampling = spec.sampling();
-        StopConditions stop = new StopConditions(
-                maxTokens, spec.stopTokenIds(), spec.ignoreEos(), Math.min(spec.minTokens(), maxTokens));
-        GenerateRequest request = new GenerateRequest(requestId, prompt, sampling, stop, spec.cacheSalt());
-        long[] hashes = BlockHasher.forSalt(spec.cacheSalt()).sequenceHashes(prompt, pool.blockSize());
-        RoutingRequest routing = new RoutingRequest(requestId, prompt.length, hashes, pool.blockSize());
+        maxTokens = spec.maxTokens() == null ? room : Math.min(spec.maxTokens(), room);
+        return dispatch();
+    }
 
-        Set<String> failed = new HashSet<>();
+    /** Sends prompt + tokens generated so far to a worker not known to have failed; returns its id. */
+    private String dispatch() {
+        int[] sequence = sequenceSoFar();
+        int done = generated.size();
+        StopConditions stop = new StopConditions(
+                maxTokens - done,
+                spec.stopTokenIds(),
+                spec.ignoreEos(),
+                Math.min(Math.max(0, spec.minTokens() - done), maxTokens - done));
+        dispatchId = migrations == 0 && failed.isEmpty() ? requestId : requestId + "-" + (failed.size() + migrations);
+        GenerateRequest request = new GenerateRequest(dispatchId, sequence, spec.sampling(), stop, spec.cacheSalt());
+        long[] hashes = BlockHasher.forSalt(spec.cacheSalt()).sequenceHashes(sequence, pool.blockSize());
+        RoutingRequest routing = new RoutingRequest(dispatchId, sequence.length, hashes, pool.blockSize());
         while (true) {
             List<String> ids = new ArrayList<>();
             for (var w : pool.workersFor(spec.model())) {
@@ -97,18 +121,23 @@ final class GenerationCall {
             }
             Router.Decision d = router.route(routing, ids);
             var worker = pool.worker(d.workerId());
+            LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
             try {
                 if (worker.isEmpty()) {
                     throw new EngineException(EngineException.Kind.UNAVAILABLE, "worker left");
                 }
-                generation = worker.get().client().generate(request, listener());
+                generation = worker.get().client().generate(request, listener(queue));
+                deltas = queue;
                 workerId = d.workerId();
                 overlapBlocks = d.overlapBlocks();
                 return workerId;
             } catch (EngineException e) {
-                router.finish(requestId);
+                router.finish(dispatchId);
                 switch (e.kind()) {
-                    case UNAVAILABLE -> failed.add(d.workerId());
+                    case UNAVAILABLE -> {
+                        failed.add(d.workerId());
+                        pool.markDown(d.workerId());
+                    }
                     case INVALID_REQUEST -> throw ApiException.invalid(e.getMessage(), null);
                     case OVERLOADED -> throw ApiException.overloaded(e.getMessage());
                     case INTERNAL -> throw e;
@@ -117,21 +146,29 @@ final class GenerationCall {
         }
     }
 
+    private int[] sequenceSoFar() {
+        int[] s = Arrays.copyOf(prompt, prompt.length + generated.size());
+        for (int i = 0; i < generated.size(); i++) {
+            s[prompt.length + i] = generated.get(i);
+        }
+        return s;
+    }
+
     int overlapBlocks() {
         return overlapBlocks;
     }
 
-    private TokenListener listener() {
+    private TokenListener listener(LinkedBlockingQueue<Object> queue) {
         return new TokenListener() {
             @Override
             public void onDelta(TokenDelta delta) {
-                deltas.add(delta);
+                queue.add(delta);
             }
 
             @Override
             public void onError(EngineException error) {
                 failure = error;
-                deltas.add(ERROR);
+                queue.add(ERROR);
             }
         };
     }
@@ -141,8 +178,6 @@ final class GenerationCall {
         IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer);
         StopStringMatcher stops = new StopStringMatcher(spec.stop());
         Set<Integer> special = tokenizer.eosTokenIds();
-        boolean first = true;
-        int completion = 0;
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             while (true) {
@@ -151,15 +186,28 @@ final class GenerationCall {
                     throw ApiException.unavailable("The request timed out after " + timeout.toSeconds() + " s");
                 }
                 if (item == ERROR) {
+                    if (stops.stopped()) {
+                        observer.onFinish(FinishReason.STOP, usage());
+                        return;
+                    }
+                    if (failure.kind() == EngineException.Kind.UNAVAILABLE && migrations < migrationLimit) {
+                        migrate();
+                        continue;
+                    }
                     throw failure;
                 }
                 TokenDelta d = (TokenDelta) item;
-                if (first && d.tokenIds().length > 0) {
-                    router.firstToken(requestId);
-                    first = false;
+                if (d.usage() != null && cachedPromptTokens < 0) {
+                    cachedPromptTokens = Math.min(d.usage().cachedPromptTokens(), prompt.length);
+                }
+                if (awaitingFirstToken && d.tokenIds().length > 0) {
+                    router.firstToken(dispatchId);
+                    awaitingFirstToken = false;
                 }
                 if (!stops.stopped()) {
-                    completion += d.tokenIds().length;
+                    for (int id : d.tokenIds()) {
+                        generated.add(id);
+                    }
                     String piece = detok.add(visible(d.tokenIds(), special));
                     if (d.isFinal()) {
                         piece += detok.flush();
@@ -172,17 +220,11 @@ final class GenerationCall {
                         observer.onText(out, d.tokenIds());
                     }
                     if (stops.stopped() && !d.isFinal()) {
-                        generation.cancel(); // the final (cancelled) delta still brings the usage
+                        generation.cancel(); // the final (cancelled) delta or the broken stream ends it
                     }
                 }
                 if (d.isFinal()) {
-                    Usage u = d.usage();
-                    if (stops.stopped()) {
-                        observer.onFinish(
-                                FinishReason.STOP, new Usage(u.promptTokens(), u.cachedPromptTokens(), completion));
-                    } else {
-                        observer.onFinish(d.finishReason(), u);
-                    }
+                    observer.onFinish(stops.stopped() ? FinishReason.STOP : d.finishReason(), usage());
                     return;
                 }
             }
@@ -190,8 +232,36 @@ final class GenerationCall {
             generation.cancel();
             throw e;
         } finally {
-            router.finish(requestId);
+            router.finish(dispatchId);
         }
+    }
+
+    /** The worker broke the stream: continue the same sequence on another worker. */
+    private void migrate() {
+        migrations++;
+        router.finish(dispatchId);
+        failed.add(workerId);
+        pool.markDown(workerId);
+        if (generated.size() >= maxTokens) {
+            deltas = new LinkedBlockingQueue<>();
+            deltas.add(TokenDelta.finished(new int[0], FinishReason.LENGTH, usage()));
+            return;
+        }
+        System.getLogger(GenerationCall.class.getName())
+                .log(
+                        System.Logger.Level.WARNING,
+                        "request {0}: worker {1} failed after {2} tokens ({3}); migrating",
+                        requestId,
+                        workerId,
+                        generated.size(),
+                        failure.getMessage());
+        dispatch();
+        awaitingFirstToken = true;
+    }
+
+    /** The client's usage: the original prompt, its cached part on the first worker, every completion token. */
+    private Usage usage() {
+        return new Usage(prompt.length, Math.max(0, cachedPromptTokens), generated.size());
     }
 
     private static int[] visible(int[] ids, Set<Integer> special) {

@@ -136,7 +136,15 @@ public final class OpenAiService {
         ModelCard card = pool.card(spec.model()).orElseThrow(() -> ApiException.modelNotFound(spec.model()));
         Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : NO_TEXT;
         return new GenerationCall(
-                newId(), prompt, spec, tokenizer, card.getContextLength(), router, pool, config.requestTimeout());
+                newId(),
+                prompt,
+                spec,
+                tokenizer,
+                card.getContextLength(),
+                router,
+                pool,
+                config.requestTimeout(),
+                config.migrationLimit());
     }
 
     static String newId() {

@@ -12,9 +12,6 @@ import dev.tandem.api.events.EventPlaneProvider;
 import dev.tandem.api.kv.KvEventSink;
 import dev.tandem.api.time.Clock;
 import dev.tandem.orchestrator.frontend.FrontendConfig;
-import dev.tandem.orchestrator.frontend.HttpFrontend;
-import dev.tandem.orchestrator.frontend.OpenAiService;
-import dev.tandem.orchestrator.preprocess.ModelResolver;
 import dev.tandem.orchestrator.router.ApproximateIndex;
 import dev.tandem.orchestrator.router.Router;
 import dev.tandem.orchestrator.router.RoutingPolicies;
@@ -68,7 +65,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     private final List<WorkerHost> hosts = new ArrayList<>();
     private final WorkerPool pool;
     private final Router router;
-    private final HttpFrontend http;
+    private final Frontend frontend;
 
     private EmbeddedCluster(Settings s) throws IOException {
         if (s.workers() < 1) {
@@ -98,21 +95,14 @@ public final class EmbeddedCluster implements AutoCloseable {
             String address = plane.bind(id, engine);
             hosts.add(WorkerHost.start(ns, id, engine, address, discovery, events, Duration.ofSeconds(10)));
         }
-        pool = new WorkerPool(ns, s.blockSize(), router, discovery, events, plane::connect);
+        frontend = Frontend.start(s.frontend(), ns, s.blockSize(), router, discovery, events, plane::connect, null);
+        pool = frontend.pool();
         awaitWorkers(s.workers());
-        http = new HttpFrontend(new OpenAiService(pool, router, new ModelResolver(), s.frontend()));
     }
 
     /** Builds and starts everything; the HTTP port is bound when this returns. */
     public static EmbeddedCluster start(Settings settings) throws IOException {
-        EmbeddedCluster c = new EmbeddedCluster(settings);
-        try {
-            c.http.start();
-        } catch (RuntimeException e) {
-            c.close();
-            throw e;
-        }
-        return c;
+        return new EmbeddedCluster(settings);
     }
 
     private void awaitWorkers(int n) throws IOException {
@@ -127,7 +117,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     }
 
     public int port() {
-        return http.port();
+        return frontend.port();
     }
 
     public Router router() {
@@ -144,11 +134,8 @@ public final class EmbeddedCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        if (http != null) {
-            http.close();
-        }
-        if (pool != null) {
-            pool.close();
+        if (frontend != null) {
+            frontend.close();
         }
         hosts.forEach(WorkerHost::close);
         events.close();

@@ -67,7 +67,19 @@ public final class WorkerHost implements AutoCloseable {
             EventPlane events,
             Duration ttl)
             throws IOException {
-        Lease lease = discovery.grantLease(ttl);
+        return start(namespace, instanceId, engine, address, discovery, events, discovery.grantLease(ttl));
+    }
+
+    /** Registers {@code engine} under an existing lease (whose id may have named the instance). */
+    public static WorkerHost start(
+            String namespace,
+            String instanceId,
+            Engine engine,
+            String address,
+            Discovery discovery,
+            EventPlane events,
+            Lease lease)
+            throws IOException {
         EngineInfo info = engine.info();
         ModelCard card = ModelCard.newBuilder()
                 .setModel(info.modelName())
@@ -97,6 +109,11 @@ public final class WorkerHost implements AutoCloseable {
 
     public Engine engine() {
         return engine;
+    }
+
+    /** Removes the registration (frontends stop routing here) but keeps the engine running. */
+    public void deregister() {
+        lease.revoke();
     }
 
     @Override

@@ -41,6 +41,7 @@ public final class WorkerPool implements AutoCloseable {
     private final Function<String, WorkerClient> connector;
     private final Map<String, Worker> workers = new ConcurrentHashMap<>();
     private final Map<String, String> keyToInstance = new ConcurrentHashMap<>();
+    private final java.util.Set<String> down = ConcurrentHashMap.newKeySet();
     private final Watch watch;
     private final Subscription kvSubscription;
 
@@ -97,12 +98,18 @@ public final class WorkerPool implements AutoCloseable {
                     return;
                 }
                 keyToInstance.put(put.kv().key(), card.getInstanceId());
-                workers.put(card.getInstanceId(), new Worker(card, connector.apply(card.getAddress())));
+                down.remove(card.getInstanceId());
+                Worker previous =
+                        workers.put(card.getInstanceId(), new Worker(card, connector.apply(card.getAddress())));
+                if (previous != null) {
+                    previous.client().close();
+                }
                 LOG.log(System.Logger.Level.INFO, "worker {0} serves {1}", card.getInstanceId(), card.getModel());
             }
             case WatchEvent.Delete del -> {
                 String id = keyToInstance.remove(del.key());
                 if (id != null) {
+                    down.remove(id);
                     Worker w = workers.remove(id);
                     router.removeWorker(id);
                     if (w != null) {
@@ -120,11 +127,21 @@ public final class WorkerPool implements AutoCloseable {
                 workers.values().stream().map(w -> w.card().getModel()).toList()));
     }
 
-    /** The workers serving {@code model}. */
+    /** The workers serving {@code model}, except those marked down. */
     public List<Worker> workersFor(String model) {
         return workers.values().stream()
-                .filter(w -> w.card().getModel().equals(model))
+                .filter(w -> w.card().getModel().equals(model) && !down.contains(w.id()))
                 .toList();
+    }
+
+    /**
+     * Stops routing to a worker that failed a dispatch or broke a stream, until discovery says otherwise (its
+     * registration is written again, or deleted).
+     */
+    public void markDown(String instanceId) {
+        if (workers.containsKey(instanceId) && down.add(instanceId)) {
+            LOG.log(System.Logger.Level.WARNING, "worker {0} marked down after a failure", instanceId);
+        }
     }
 
     /** Any worker's card for {@code model}. */
@@ -137,7 +154,7 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     public int size() {
-        return workers.size();
+        return workers.size() - down.size();
     }
 
     public int blockSize() {

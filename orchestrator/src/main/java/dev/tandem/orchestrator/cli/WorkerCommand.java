@@ -1,0 +1,116 @@
+package dev.tandem.orchestrator.cli;
+
+import dev.tandem.api.discovery.Discovery;
+import dev.tandem.api.discovery.DiscoveryKeys;
+import dev.tandem.api.discovery.DiscoveryProvider;
+import dev.tandem.api.discovery.Lease;
+import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineConfig;
+import dev.tandem.api.engine.Engines;
+import dev.tandem.api.events.EventPlane;
+import dev.tandem.api.events.EventPlaneProvider;
+import dev.tandem.orchestrator.runtime.WorkerHost;
+import dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tandem worker}: one engine behind the gRPC request plane, registered in discovery under a lease, publishing
+ * KV events and load on the event plane. SIGTERM deregisters, lets in-flight requests finish, then exits. Flags
+ * are a contract.
+ */
+@Command(name = "worker", mixinStandardHelpOptions = true, description = "Run one worker (engine + request plane).")
+public final class WorkerCommand implements Callable<Integer> {
+
+    @Option(names = "--engine", defaultValue = "native", description = "native or sim (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--model", description = "Model (default: the engine's demo model).")
+    String model;
+
+    @Option(names = "--discovery", required = true, description = "etcd://HOST:PORT (or memory:NAME in tests).")
+    String discovery;
+
+    @Option(names = "--events", required = true, description = "nats://HOST:PORT (or memory:NAME in tests).")
+    String events;
+
+    @Option(
+            names = "--host",
+            defaultValue = "127.0.0.1",
+            description = "Request-plane bind address (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(
+            names = "--port",
+            defaultValue = "0",
+            description = "Request-plane port, 0 = ephemeral (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--instance-id", description = "Instance id (default: derived from the discovery lease).")
+    String instanceId;
+
+    @Option(names = "--block-size", defaultValue = "16", description = "KV block size (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--kv-blocks", defaultValue = "16384", description = "KV blocks (default: ${DEFAULT-VALUE}).")
+    int kvBlocks;
+
+    @Option(
+            names = "--namespace",
+            defaultValue = DiscoveryKeys.DEFAULT_NAMESPACE,
+            description = "Namespace (default: ${DEFAULT-VALUE}).")
+    String namespace;
+
+    @Option(
+            names = "--lease-ttl",
+            defaultValue = "10",
+            description = "Lease TTL in seconds (default: ${DEFAULT-VALUE}).")
+    int leaseTtl;
+
+    @Option(
+            names = "--drain-seconds",
+            defaultValue = "30",
+            description = "On SIGTERM, how long in-flight requests may take (default: ${DEFAULT-VALUE}).")
+    int drainSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        Discovery d = DiscoveryProvider.open(URI.create(discovery));
+        EventPlane ev = EventPlaneProvider.open(URI.create(events));
+        Lease lease = d.grantLease(Duration.ofSeconds(leaseTtl));
+        String id = instanceId != null ? instanceId : "w" + Long.toHexString(lease.id());
+        Engine e = Engines.provider(engine)
+                .create(EngineConfig.builder()
+                        .workerId(id)
+                        .model(model)
+                        .blockSize(blockSize)
+                        .kvBlocks(kvBlocks)
+                        .kvEvents(WorkerHost.eventSink(ev, namespace, id))
+                        .build());
+        GrpcWorkerServer server = GrpcWorkerServer.start(e, host, port);
+        WorkerHost worker = WorkerHost.start(namespace, id, e, server.address(), d, ev, lease);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("tandem: worker " + id + " draining");
+            worker.deregister();
+            try {
+                server.drain(drainSeconds);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            worker.close();
+            server.close();
+            ev.close();
+            d.close();
+            stopped.countDown();
+        }));
+        System.err.printf(
+                "tandem: worker %s serves %s on %s (%s engine)%n", id, e.info().modelName(), server.address(), engine);
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,52 @@
+package dev.tandem.orchestrator.runtime.grpc;
+
+import dev.tandem.api.engine.Engine;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/** A worker's request-plane server: gRPC over TCP, calls handled on virtual threads. */
+public final class GrpcWorkerServer implements AutoCloseable {
+
+    private final Server server;
+    private final String host;
+
+    private GrpcWorkerServer(Server server, String host) {
+        this.server = server;
+        this.host = host;
+    }
+
+    /** Binds {@code host:port} (0 = ephemeral) and starts serving {@code engine}. */
+    public static GrpcWorkerServer start(Engine engine, String host, int port) throws IOException {
+        Server s = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .addService(new GrpcWorkerService(engine))
+                .maxInboundMessageSize(64 << 20)
+                .build()
+                .start();
+        return new GrpcWorkerServer(s, host);
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    /** The address workers register in discovery: {@code host:port}. */
+    public String address() {
+        return host + ":" + port();
+    }
+
+    /** Stops taking calls and waits up to {@code seconds} for those in flight to finish. */
+    public void drain(long seconds) throws InterruptedException {
+        server.shutdown();
+        server.awaitTermination(seconds, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        server.shutdownNow();
+    }
+}

@@ -1,0 +1,164 @@
+package dev.tandem.orchestrator.runtime.grpc;
+
+import dev.tandem.api.engine.EngineException;
+import dev.tandem.api.engine.FinishReason;
+import dev.tandem.api.engine.GenerateRequest;
+import dev.tandem.api.engine.SamplingParams;
+import dev.tandem.api.engine.StopConditions;
+import dev.tandem.api.engine.TokenDelta;
+import dev.tandem.api.engine.Usage;
+import dev.tandem.api.kv.KvStateDump;
+import dev.tandem.api.proto.KvState;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.HashSet;
+import java.util.Set;
+
+/** Engine records ↔ request-plane protobuf messages, and engine errors ↔ gRPC statuses. */
+final class ProtoCodec {
+
+    private ProtoCodec() {}
+
+    static dev.tandem.api.proto.GenerateRequest toProto(GenerateRequest r) {
+        SamplingParams s = r.sampling();
+        var sp = dev.tandem.api.proto.SamplingParams.newBuilder()
+                .setTemperature((float) s.temperature())
+                .setTopP((float) s.topP())
+                .setTopK(s.topK())
+                .setMinP((float) s.minP())
+                .setRepetitionPenalty((float) s.repetitionPenalty())
+                .setPresencePenalty((float) s.presencePenalty())
+                .setFrequencyPenalty((float) s.frequencyPenalty())
+                .setLogprobs(s.logprobs());
+        if (s.seed() != null) {
+            sp.setSeed(s.seed());
+        }
+        var stop = dev.tandem.api.proto.StopConditions.newBuilder()
+                .setMaxTokens(r.stop().maxTokens())
+                .addAllStopTokenIds(r.stop().stopTokenIds())
+                .setIgnoreEos(r.stop().ignoreEos())
+                .setMinTokens(r.stop().minTokens());
+        var b = dev.tandem.api.proto.GenerateRequest.newBuilder()
+                .setRequestId(r.requestId())
+                .setSampling(sp)
+                .setStop(stop);
+        for (int t : r.promptTokens()) {
+            b.addTokenIds(t);
+        }
+        if (r.cacheSalt() != null) {
+            b.setCacheSalt(r.cacheSalt());
+        }
+        return b.build();
+    }
+
+    static GenerateRequest fromProto(dev.tandem.api.proto.GenerateRequest p) {
+        var s = p.getSampling();
+        SamplingParams sampling = new SamplingParams(
+                s.getTemperature(),
+                s.getTopP() == 0 ? 1 : s.getTopP(),
+                s.getTopK(),
+                s.getMinP(),
+                s.hasSeed() ? s.getSeed() : null,
+                s.getRepetitionPenalty() == 0 ? 1 : s.getRepetitionPenalty(),
+                s.getPresencePenalty(),
+                s.getFrequencyPenalty(),
+                s.getLogprobs());
+        var st = p.getStop();
+        StopConditions stop = new StopConditions(
+                st.getMaxTokens(), new HashSet<>(st.getStopTokenIdsList()), st.getIgnoreEos(), st.getMinTokens());
+        int[] prompt = new int[p.getTokenIdsCount()];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = p.getTokenIds(i);
+        }
+        return new GenerateRequest(
+                p.getRequestId(), prompt, sampling, stop, p.getCacheSalt().isEmpty() ? null : p.getCacheSalt());
+    }
+
+    static dev.tandem.api.proto.TokenDelta toProto(TokenDelta d) {
+        var b = dev.tandem.api.proto.TokenDelta.newBuilder();
+        for (int t : d.tokenIds()) {
+            b.addTokenIds(t);
+        }
+        if (d.isFinal()) {
+            b.setFinishReason(
+                    switch (d.finishReason()) {
+                        case STOP -> dev.tandem.api.proto.FinishReason.FINISH_REASON_STOP;
+                        case LENGTH -> dev.tandem.api.proto.FinishReason.FINISH_REASON_LENGTH;
+                        case CANCELLED -> dev.tandem.api.proto.FinishReason.FINISH_REASON_CANCELLED;
+                        case ERROR -> dev.tandem.api.proto.FinishReason.FINISH_REASON_ERROR;
+                    });
+        }
+        Usage u = d.usage();
+        if (u != null) {
+            b.setUsage(dev.tandem.api.proto.Usage.newBuilder()
+                    .setPromptTokens(u.promptTokens())
+                    .setCachedPromptTokens(u.cachedPromptTokens())
+                    .setCompletionTokens(u.completionTokens()));
+        }
+        return b.build();
+    }
+
+    static TokenDelta fromProto(dev.tandem.api.proto.TokenDelta p) {
+        int[] ids = new int[p.getTokenIdsCount()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = p.getTokenIds(i);
+        }
+        FinishReason reason = switch (p.getFinishReason()) {
+            case FINISH_REASON_STOP -> FinishReason.STOP;
+            case FINISH_REASON_LENGTH -> FinishReason.LENGTH;
+            case FINISH_REASON_CANCELLED -> FinishReason.CANCELLED;
+            case FINISH_REASON_ERROR -> FinishReason.ERROR;
+            case FINISH_REASON_UNSPECIFIED, UNRECOGNIZED -> null;
+        };
+        var u = p.getUsage();
+        Usage usage = p.hasUsage()
+                ? new Usage(u.getPromptTokens(), u.getCachedPromptTokens(), u.getCompletionTokens())
+                : null;
+        if (reason == null) {
+            return new TokenDelta(ids, null, usage);
+        }
+        return TokenDelta.finished(ids, reason, usage == null ? new Usage(0, 0, 0) : usage);
+    }
+
+    static KvState toProto(KvStateDump d) {
+        var b = KvState.newBuilder().setWorkerId(d.workerId()).setLastEventId(d.lastEventId());
+        for (long h : d.blockHashes()) {
+            b.addBlockHashes(h);
+        }
+        return b.build();
+    }
+
+    static KvStateDump fromProto(KvState s) {
+        long[] hashes = new long[s.getBlockHashesCount()];
+        for (int i = 0; i < hashes.length; i++) {
+            hashes[i] = s.getBlockHashes(i);
+        }
+        return new KvStateDump(s.getWorkerId(), s.getLastEventId(), hashes);
+    }
+
+    static StatusRuntimeException toStatus(EngineException e) {
+        Status s = switch (e.kind()) {
+            case INVALID_REQUEST -> Status.INVALID_ARGUMENT;
+            case OVERLOADED -> Status.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case INTERNAL -> Status.INTERNAL;
+        };
+        return s.withDescription(e.getMessage()).asRuntimeException();
+    }
+
+    static EngineException fromStatus(Throwable t, String worker) {
+        Status s = Status.fromThrowable(t);
+        String msg = "worker " + worker + ": " + (s.getDescription() == null ? s.getCode() : s.getDescription());
+        EngineException.Kind kind = switch (s.getCode()) {
+            case INVALID_ARGUMENT, OUT_OF_RANGE -> EngineException.Kind.INVALID_REQUEST;
+            case RESOURCE_EXHAUSTED -> EngineException.Kind.OVERLOADED;
+            case INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED -> EngineException.Kind.INTERNAL;
+            default -> EngineException.Kind.UNAVAILABLE;
+        };
+        return new EngineException(kind, msg, t);
+    }
+
+    static Set<Integer> none() {
+        return Set.of();
+    }
+}
