@@ -11,11 +11,23 @@ import java.util.Set;
  * @param kvBlocks KV capacity in blocks
  * @param vocabSize number of token ids
  * @param eosTokenIds ids that end generation unless ignore_eos
+ * @param source the model reference the engine loaded (a path or hub name), or null for built-in models
  */
 public record EngineInfo(
-        String modelName, int blockSize, int contextLength, int kvBlocks, int vocabSize, Set<Integer> eosTokenIds) {
+        String modelName,
+        int blockSize,
+        int contextLength,
+        int kvBlocks,
+        int vocabSize,
+        Set<Integer> eosTokenIds,
+        String source) {
 
     public EngineInfo {
         eosTokenIds = Set.copyOf(eosTokenIds);
+    }
+
+    public EngineInfo(
+            String modelName, int blockSize, int contextLength, int kvBlocks, int vocabSize, Set<Integer> eosTokenIds) {
+        this(modelName, blockSize, contextLength, kvBlocks, vocabSize, eosTokenIds, null);
     }
 }

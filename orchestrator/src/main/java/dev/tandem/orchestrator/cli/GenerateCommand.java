@@ -9,6 +9,8 @@ import dev.tandem.api.engine.SamplingParams;
 import dev.tandem.api.engine.StopConditions;
 import dev.tandem.api.engine.TokenDelta;
 import dev.tandem.api.engine.TokenListener;
+import dev.tandem.api.tokenizer.Tokenizer;
+import dev.tandem.api.tokenizer.TokenizerProvider;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,8 +36,13 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
     @Option(names = "--engine", defaultValue = "native", description = "Engine (default: ${DEFAULT-VALUE}).")
     String engine;
 
-    @Option(names = "--prompt-ids", required = true, split = ",", description = "Prompt token ids, comma-separated.")
+    @Option(names = "--prompt-ids", split = ",", description = "Prompt token ids, comma-separated.")
     List<Integer> promptIds;
+
+    @Option(
+            names = "--prompt",
+            description = "Prompt text (needs the model's tokenizer; BOS is added when it has one).")
+    String promptText;
 
     @Option(
             names = "--max-tokens",
@@ -69,9 +76,16 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
         if (!output.equals("ids") && !output.equals("text")) {
             throw new IllegalArgumentException("--output must be ids or text");
         }
-        if (output.equals("text")) {
-            throw new IllegalArgumentException(
-                    "--output text needs the model's tokenizer, which is not supported for this model yet; use --output ids");
+        if ((promptIds == null) == (promptText == null)) {
+            throw new IllegalArgumentException("give exactly one of --prompt-ids and --prompt");
+        }
+        Tokenizer tokenizer = null;
+        if (output.equals("text") || promptText != null) {
+            tokenizer = TokenizerProvider.find(model)
+                    .map(TokenizerProvider.Loaded::tokenizer)
+                    .orElseThrow(() -> new IllegalArgumentException("no tokenizer found for " + model
+                            + " (a tokenizer.json in its directory, or tokenizer.bin beside a llama2.c file);"
+                            + " use --prompt-ids and --output ids"));
         }
         Map<String, String> options = threads == null ? Map.of() : Map.of("threads", String.valueOf(threads));
         EngineConfig config = EngineConfig.builder()
@@ -81,7 +95,9 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
                 .maxNumSeqs(1)
                 .options(options)
                 .build();
-        int[] prompt = promptIds.stream().mapToInt(Integer::intValue).toArray();
+        int[] prompt = promptIds != null
+                ? promptIds.stream().mapToInt(Integer::intValue).toArray()
+                : encode(tokenizer);
         SamplingParams sampling = SamplingParams.GREEDY
                 .withTemperature(temperature)
                 .withTopP(topP)
@@ -120,7 +136,23 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
                 }
             }
         }
-        System.out.println(ids.stream().map(String::valueOf).collect(Collectors.joining(",")));
+        if (output.equals("text")) {
+            System.out.println(
+                    tokenizer.decode(ids.stream().mapToInt(Integer::intValue).toArray()));
+        } else {
+            System.out.println(ids.stream().map(String::valueOf).collect(Collectors.joining(",")));
+        }
         return 0;
+    }
+
+    private int[] encode(Tokenizer tokenizer) {
+        int[] ids = tokenizer.encode(promptText);
+        if (tokenizer.bosTokenId() < 0) {
+            return ids;
+        }
+        int[] out = new int[ids.length + 1];
+        out[0] = tokenizer.bosTokenId();
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
     }
 }

@@ -90,6 +90,7 @@ public final class WorkerHost implements AutoCloseable {
                 .setRole("agg")
                 .setAddress(address)
                 .setVocabSize(info.vocabSize())
+                .setSource(engineSource(engine))
                 .build();
         discovery.put(
                 DiscoveryKeys.instance(namespace, COMPONENT, ENDPOINT, instanceId),
@@ -97,6 +98,12 @@ public final class WorkerHost implements AutoCloseable {
                 lease);
         discovery.put(DiscoveryKeys.model(namespace, info.modelName(), instanceId), ModelCards.encode(card), lease);
         return new WorkerHost(namespace, instanceId, engine, lease, events);
+    }
+
+    /** The model reference for the card, so that frontends can find its tokenizer; empty for built-in models. */
+    private static String engineSource(Engine engine) {
+        String s = engine.info().source();
+        return s == null ? "" : s;
     }
 
     public String instanceId() {
