@@ -11,8 +11,6 @@ import dev.tandem.engine.scheduler.StepPlan;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
 
 /**
  * The {@code cpu} backend: a Llama-family forward pass in f32 over every position of a step at once (decode tokens
@@ -37,7 +35,7 @@ public final class CpuComputeBackend implements ComputeBackend {
     private final LlamaConfig c;
     private final LlamaWeights w;
     private final PagedKvStore kv;
-    private final ForkJoinPool pool;
+    private final ComputeTeam team;
     private final int threads;
     private final Sampler sampler = new Sampler();
     private final float[][] x;
@@ -62,7 +60,7 @@ public final class CpuComputeBackend implements ComputeBackend {
         this.w = weights;
         this.kv = new PagedKvStore(config.layers(), kvBlocks, blockSize, config.kvDim());
         this.threads = Math.max(1, threads);
-        this.pool = new ForkJoinPool(this.threads);
+        this.team = new ComputeTeam(this.threads);
         x = new float[MICRO_BATCH][c.dim()];
         xb = new float[MICRO_BATCH][Math.max(c.dim(), c.qDim())];
         xb2 = new float[MICRO_BATCH][c.dim()];
@@ -148,9 +146,7 @@ public final class CpuComputeBackend implements ComputeBackend {
             for (int t = 0; t < n; t++) {
                 VectorOps.rmsNorm(xb[t], x[t], w.attnNorm()[l], dim, c.normEps());
             }
-            matMul(w.wq()[l], xb, q, n);
-            matMul(w.wk()[l], xb, k, n);
-            matMul(w.wv()[l], xb, v, n);
+            matMul3(w.wq()[l], q, w.wk()[l], k, w.wv()[l], v, xb, n);
             float[] keys = kv.keys[l];
             float[] values = kv.values[l];
             for (int t = 0; t < n; t++) {
@@ -169,8 +165,7 @@ public final class CpuComputeBackend implements ComputeBackend {
                 }
                 VectorOps.rmsNorm(xb[t], xt, w.ffnNorm()[l], dim, c.normEps());
             }
-            matMul(w.w1()[l], xb, hb, n);
-            matMul(w.w3()[l], xb, hb2, n);
+            matMul2(w.w1()[l], hb, w.w3()[l], hb2, xb, n);
             for (int t = 0; t < n; t++) {
                 float[] g = hb[t];
                 float[] u = hb2[t];
@@ -239,39 +234,45 @@ public final class CpuComputeBackend implements ComputeBackend {
             m.matMul(in, out, n, 0, rows);
             return;
         }
-        parallel(rows, (part, from, to) -> m.matMul(in, out, n, from, to));
+        team.run(rows, (part, from, to) -> m.matMul(in, out, n, from, to));
     }
 
-    /** A contiguous share of a parallel loop; {@code part} < threads identifies per-part scratch. */
-    private interface Range {
-        void run(int part, int from, int to);
+    /** Two products of the same input in one parallel region (one synchronisation instead of two). */
+    private void matMul2(Matrix a, float[][] outA, Matrix b, float[][] outB, float[][] in, int n) {
+        int ra = a.rows();
+        team.run(ra + b.rows(), (part, from, to) -> {
+            if (from < ra) {
+                a.matMul(in, outA, n, from, Math.min(to, ra));
+            }
+            if (to > ra) {
+                b.matMul(in, outB, n, Math.max(from, ra) - ra, to - ra);
+            }
+        });
+    }
+
+    /** Three products of the same input (Q, K, V) in one parallel region. */
+    private void matMul3(
+            Matrix a, float[][] outA, Matrix b, float[][] outB, Matrix c3, float[][] outC, float[][] in, int n) {
+        int ra = a.rows();
+        int rb = b.rows();
+        team.run(ra + rb + c3.rows(), (part, from, to) -> {
+            if (from < ra) {
+                a.matMul(in, outA, n, from, Math.min(to, ra));
+            }
+            int bFrom = Math.max(from, ra) - ra;
+            int bTo = Math.min(to, ra + rb) - ra;
+            if (bFrom < bTo) {
+                b.matMul(in, outB, n, bFrom, bTo);
+            }
+            if (to > ra + rb) {
+                c3.matMul(in, outC, n, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
+            }
+        });
     }
 
     /** Runs {@code body} over [0, total) in one contiguous range per thread. */
-    private void parallel(int total, Range body) {
-        if (threads == 1 || total < 2) {
-            body.run(0, 0, total);
-            return;
-        }
-        int parts = Math.min(threads, total);
-        pool.invoke(new RecursiveAction() {
-            @Override
-            protected void compute() {
-                RecursiveAction[] tasks = new RecursiveAction[parts];
-                for (int p = 0; p < parts; p++) {
-                    int part = p;
-                    int from = (int) ((long) total * p / parts);
-                    int to = (int) ((long) total * (p + 1) / parts);
-                    tasks[p] = new RecursiveAction() {
-                        @Override
-                        protected void compute() {
-                            body.run(part, from, to);
-                        }
-                    };
-                }
-                invokeAll(tasks);
-            }
-        });
+    private void parallel(int total, ComputeTeam.Range body) {
+        team.run(total, body);
     }
 
     @Override
@@ -286,6 +287,6 @@ public final class CpuComputeBackend implements ComputeBackend {
 
     @Override
     public void close() {
-        pool.shutdown();
+        team.close();
     }
 }

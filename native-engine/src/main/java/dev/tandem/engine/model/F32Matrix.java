@@ -37,8 +37,37 @@ public final class F32Matrix implements Matrix {
 
     @Override
     public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
+        if (n == 1) {
+            matVec(xs[0], outs[0], from, to);
+            return;
+        }
+        float[] acc8 = new float[8];
+        int r0 = from;
+        int fullTokens = n / 4 * 4;
+        if (fullTokens > 0) {
+            // Pairs of rows by groups of four tokens: each weight vector loaded once feeds four products.
+            for (; r0 + 2 <= to; r0 += 2) {
+                int wa = r0 * cols;
+                int wb = wa + cols;
+                for (int t = 0; t < fullTokens; t += 4) {
+                    VectorOps.dot2x4(w, wa, wb, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], cols, acc8);
+                    outs[t][r0] = acc8[0];
+                    outs[t][r0 + 1] = acc8[1];
+                    outs[t + 1][r0] = acc8[2];
+                    outs[t + 1][r0 + 1] = acc8[3];
+                    outs[t + 2][r0] = acc8[4];
+                    outs[t + 2][r0 + 1] = acc8[5];
+                    outs[t + 3][r0] = acc8[6];
+                    outs[t + 3][r0 + 1] = acc8[7];
+                }
+                for (int t = fullTokens; t < n; t++) {
+                    outs[t][r0] = VectorOps.dot(w, wa, xs[t], 0, cols);
+                    outs[t][r0 + 1] = VectorOps.dot(w, wb, xs[t], 0, cols);
+                }
+            }
+        }
         float[] acc = new float[4];
-        for (int r = from; r < to; r++) {
+        for (int r = r0; r < to; r++) {
             int wo = r * cols;
             int t = 0;
             for (; t + 4 <= n; t += 4) {

@@ -65,6 +65,9 @@ class ReferenceOutputsTest {
                         "models/stories260K.bin",
                         (UnaryOperator<EngineConfig.Builder>)
                                 b -> b.blockSize(3).maxNumSeqs(64)),
+                Arguments.of("two compute threads splitting every product", "models/stories260K.bin", (UnaryOperator<
+                                EngineConfig.Builder>)
+                        b -> b.maxNumSeqs(64).options(java.util.Map.of("threads", "2"))),
                 Arguments.of("tiny KV cache: preemption and recompute", "models/stories260K.bin", (UnaryOperator<
                                 EngineConfig.Builder>)
                         b -> b.blockSize(16).kvBlocks(48).maxNumSeqs(8)));
