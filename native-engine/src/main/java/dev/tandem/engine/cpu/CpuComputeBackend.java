@@ -124,6 +124,34 @@ public final class CpuComputeBackend implements ComputeBackend {
         return new StepOutput(out, 0);
     }
 
+    /**
+     * The logits after {@code tokens}, computed in this backend's KV store with blocks 0, 1, 2, ... — for tests and
+     * tools on a backend that serves no engine (it overwrites those blocks).
+     */
+    float[] logitsAfter(int[] tokens) {
+        int[] table = new int[(tokens.length + kv.blockSize - 1) / kv.blockSize];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i;
+        }
+        int n = 0;
+        for (int pos = 0; pos < tokens.length; pos++) {
+            this.tokens[n] = tokens[pos];
+            positions[n] = pos;
+            tables[n] = table;
+            sampleSlot[n] = -1;
+            n++;
+            if (n == MICRO_BATCH || pos == tokens.length - 1) {
+                layers(n);
+                n = n == MICRO_BATCH && pos < tokens.length - 1 ? 0 : n;
+            }
+        }
+        float[] h = new float[c.dim()];
+        VectorOps.rmsNorm(h, x[n - 1], w.finalNorm(), c.dim(), c.normEps());
+        float[][] res = {new float[c.vocabSize()]};
+        matMul(w.classifier(), new float[][] {h}, res, 1);
+        return res[0];
+    }
+
     /** Positions [0, n) of the micro-batch through every layer; keeps the final states of sampling positions. */
     private void forward(int n, List<float[]> finals) {
         layers(n);

@@ -9,7 +9,9 @@ import dev.tandem.engine.BuiltinEngine;
 import dev.tandem.engine.EngineCore;
 import dev.tandem.engine.model.Llama2cLoader;
 import dev.tandem.engine.model.LlamaConfig;
+import dev.tandem.engine.model.LlamaWeights;
 import dev.tandem.engine.model.ModelLoader;
+import dev.tandem.engine.model.WeightTypes;
 import dev.tandem.engine.scheduler.Scheduler;
 import dev.tandem.engine.scheduler.SchedulerConfig;
 import java.io.IOException;
@@ -18,7 +20,7 @@ import java.util.Set;
 
 /**
  * {@code --engine native}: the built-in engine (the same scheduler and paged KV cache as {@code sim}) with real
- * compute on the CPU. Options: {@code threads} (default: the cores), {@code kv-memory-bytes} (KV budget, default
+ * compute on the CPU. Options: {@code dtype} (f32, bf16 or int8 weights; default f32), {@code threads} (default: the cores), {@code kv-memory-bytes} (KV budget, default
  * 512 MiB; the worker's KV capacity is the smaller of this and {@code kvBlocks}), {@code served-name}.
  */
 public final class NativeEngineProvider implements EngineProvider {
@@ -66,6 +68,12 @@ public final class NativeEngineProvider implements EngineProvider {
         }
         LlamaConfig c = m.config();
         Map<String, String> o = config.options();
+        LlamaWeights weights;
+        try {
+            weights = WeightTypes.convert(m.weights(), o.getOrDefault("dtype", "f32"));
+        } catch (IllegalArgumentException e) {
+            throw new EngineException(EngineException.Kind.INVALID_REQUEST, e.getMessage(), e);
+        }
         int threads = Integer.parseInt(
                 o.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         long kvBytes = Long.parseLong(o.getOrDefault("kv-memory-bytes", String.valueOf(DEFAULT_KV_BYTES)));
@@ -85,7 +93,7 @@ public final class NativeEngineProvider implements EngineProvider {
                 config.workerId(),
                 info,
                 new Scheduler(sc, eos),
-                new CpuComputeBackend(c, m.weights(), blocks, bs, threads),
+                new CpuComputeBackend(c, weights, blocks, bs, threads),
                 config.kvEvents());
     }
 }

@@ -35,7 +35,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--engine", defaultValue = "native", description = "Engine (default: ${DEFAULT-VALUE}).")
     String engine;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "Weight type (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--dtype",
+            defaultValue = "f32",
+            description = "Weights: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--batch", defaultValue = "1", description = "Concurrent sequences (default: ${DEFAULT-VALUE}).")
@@ -55,13 +58,13 @@ public final class BenchEngineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!dtype.equals("f32")) {
-            throw new IllegalArgumentException("--dtype " + dtype + " is not supported yet (f32)");
-        }
         if (batch < 1 || promptLen < 1 || genLen < 2) {
             throw new IllegalArgumentException("--batch and --prompt-len must be >= 1, --gen-len >= 2");
         }
-        Map<String, String> options = threads == null ? Map.of() : Map.of("threads", String.valueOf(threads));
+        Map<String, String> options = new java.util.HashMap<>(Map.of("dtype", dtype));
+        if (threads != null) {
+            options.put("threads", String.valueOf(threads));
+        }
         EngineConfig config = EngineConfig.builder()
                 .workerId("bench")
                 .model(model)

@@ -71,6 +71,12 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
     @Option(names = "--threads", description = "Compute threads (default: the cores).")
     Integer threads;
 
+    @Option(
+            names = "--dtype",
+            defaultValue = "f32",
+            description = "Weights: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Override
     public Integer call() throws Exception {
         if (!output.equals("ids") && !output.equals("text")) {
@@ -87,7 +93,10 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
                             + " (a tokenizer.json in its directory, or tokenizer.bin beside a llama2.c file);"
                             + " use --prompt-ids and --output ids"));
         }
-        Map<String, String> options = threads == null ? Map.of() : Map.of("threads", String.valueOf(threads));
+        Map<String, String> options = new java.util.HashMap<>(Map.of("dtype", dtype));
+        if (threads != null) {
+            options.put("threads", String.valueOf(threads));
+        }
         EngineConfig config = EngineConfig.builder()
                 .workerId("generate")
                 .model(model)

@@ -77,6 +77,12 @@ public final class ServeCommand implements Callable<Integer> {
     int maxInFlight;
 
     @Option(
+            names = "--dtype",
+            defaultValue = "f32",
+            description = "Weights of native engines: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(
             names = "--no-kv-events",
             description = "Workers publish no KV events; the router predicts caches from its own decisions.")
     boolean noKvEvents;
@@ -91,6 +97,7 @@ public final class ServeCommand implements Callable<Integer> {
                 maxInFlight,
                 FrontendConfig.defaults(host, port).requestTimeout());
         Map<String, String> options = new HashMap<>();
+        options.put("dtype", dtype);
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
                 fc, workers, engine, model, router, blockSize, kvBlocks, speedup, options, !noKvEvents));
         CountDownLatch stopped = new CountDownLatch(1);

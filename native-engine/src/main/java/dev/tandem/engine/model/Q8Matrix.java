@@ -1,0 +1,93 @@
+package dev.tandem.engine.model;
+
+/**
+ * int8 weights in groups of 32 with one f32 scale per group (Q8_0-style): a quarter of the bytes of f32, with the
+ * largest magnitude of each group mapped to ±127. Products dequantize on the fly and accumulate in f32.
+ */
+public final class Q8Matrix implements Matrix {
+
+    public static final int GROUP = 32;
+
+    private final byte[] q;
+    private final float[] scales;
+    private final int rows;
+    private final int cols;
+    private final int groupsPerRow;
+
+    private Q8Matrix(byte[] q, float[] scales, int rows, int cols) {
+        this.q = q;
+        this.scales = scales;
+        this.rows = rows;
+        this.cols = cols;
+        this.groupsPerRow = (cols + GROUP - 1) / GROUP;
+    }
+
+    public static Q8Matrix from(Matrix m) {
+        int rows = m.rows();
+        int cols = m.cols();
+        int groups = (cols + GROUP - 1) / GROUP;
+        byte[] q = new byte[Math.multiplyExact(rows, cols)];
+        float[] scales = new float[Math.multiplyExact(rows, groups)];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            m.row(r, row);
+            for (int g = 0; g < groups; g++) {
+                int from = g * GROUP;
+                int to = Math.min(cols, from + GROUP);
+                float max = 0;
+                for (int c = from; c < to; c++) {
+                    max = Math.max(max, Math.abs(row[c]));
+                }
+                float scale = max / 127f;
+                scales[r * groups + g] = scale;
+                float inv = scale == 0 ? 0 : 1 / scale;
+                for (int c = from; c < to; c++) {
+                    q[r * cols + c] = (byte) Math.round(row[c] * inv);
+                }
+            }
+        }
+        return new Q8Matrix(q, scales, rows, cols);
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    @Override
+    public void matVec(float[] x, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            int base = r * cols;
+            int sb = r * groupsPerRow;
+            float sum = 0;
+            for (int g = 0; g < groupsPerRow; g++) {
+                int c0 = g * GROUP;
+                int c1 = Math.min(cols, c0 + GROUP);
+                float s0 = 0;
+                float s1 = 0;
+                int c = c0;
+                for (; c + 1 < c1; c += 2) {
+                    s0 += q[base + c] * x[c];
+                    s1 += q[base + c + 1] * x[c + 1];
+                }
+                if (c < c1) {
+                    s0 += q[base + c] * x[c];
+                }
+                sum += (s0 + s1) * scales[sb + g];
+            }
+            out[r] = sum;
+        }
+    }
+
+    @Override
+    public void row(int r, float[] out) {
+        for (int c = 0; c < cols; c++) {
+            out[c] = q[r * cols + c] * scales[r * groupsPerRow + c / GROUP];
+        }
+    }
+}
