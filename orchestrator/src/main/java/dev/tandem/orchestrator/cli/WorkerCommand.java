@@ -72,16 +72,29 @@ public final class WorkerCommand implements Callable<Integer> {
     int leaseTtl;
 
     @Option(
+            names = "--speedup",
+            defaultValue = "1",
+            description = "How much faster than real time the sim engine runs (default: ${DEFAULT-VALUE}).")
+    double speedup;
+
+    @Option(
             names = "--drain-seconds",
             defaultValue = "30",
             description = "On SIGTERM, how long in-flight requests may take (default: ${DEFAULT-VALUE}).")
     int drainSeconds;
 
+    @Option(
+            names = "--dtype",
+            defaultValue = "f32",
+            description = "Weights of a native engine: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Override
     public Integer call() throws Exception {
         Discovery d = DiscoveryProvider.open(URI.create(discovery));
         EventPlane ev = EventPlaneProvider.open(URI.create(events));
-        Lease lease = d.grantLease(Duration.ofSeconds(leaseTtl));
+        Duration ttl = Duration.ofSeconds(leaseTtl);
+        Lease lease = d.grantLease(ttl);
         String id = instanceId != null ? instanceId : "w" + Long.toHexString(lease.id());
         Engine e = Engines.provider(engine)
                 .create(EngineConfig.builder()
@@ -89,10 +102,12 @@ public final class WorkerCommand implements Callable<Integer> {
                         .model(model)
                         .blockSize(blockSize)
                         .kvBlocks(kvBlocks)
+                        .speedup(speedup)
+                        .options(java.util.Map.of("dtype", dtype))
                         .kvEvents(WorkerHost.eventSink(ev, namespace, id))
                         .build());
         GrpcWorkerServer server = GrpcWorkerServer.start(e, host, port);
-        WorkerHost worker = WorkerHost.start(namespace, id, e, server.address(), d, ev, lease);
+        WorkerHost worker = WorkerHost.start(namespace, id, e, server.address(), d, ev, lease, ttl);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: worker " + id + " draining");

@@ -41,7 +41,15 @@ public final class WorkerPool implements AutoCloseable {
     private final Function<String, WorkerClient> connector;
     private final Map<String, Worker> workers = new ConcurrentHashMap<>();
     private final Map<String, String> keyToInstance = new ConcurrentHashMap<>();
-    private final java.util.Set<String> down = ConcurrentHashMap.newKeySet();
+    /** Workers that failed a dispatch or a stream, with when: routed around until discovery says otherwise. */
+    private final Map<String, Long> down = new ConcurrentHashMap<>();
+
+    /**
+     * How long a failed worker is kept out of routing when discovery says nothing: long enough for a dead worker's
+     * lease to expire, short enough that a transient failure does not remove a healthy worker for good.
+     */
+    static final long DOWN_NANOS = 30_000_000_000L;
+
     private final Watch watch;
     private final Subscription kvSubscription;
 
@@ -98,10 +106,16 @@ public final class WorkerPool implements AutoCloseable {
                     return;
                 }
                 keyToInstance.put(put.kv().key(), card.getInstanceId());
+                // A worker registering again at the same address (a fresh lease after an etcd outage) keeps its
+                // client: closing it would break the streams in flight on a healthy worker.
+                Worker previous = workers.get(card.getInstanceId());
+                WorkerClient client =
+                        previous != null && previous.card().getAddress().equals(card.getAddress())
+                                ? previous.client()
+                                : connector.apply(card.getAddress());
+                workers.put(card.getInstanceId(), new Worker(card, client));
                 down.remove(card.getInstanceId());
-                Worker previous =
-                        workers.put(card.getInstanceId(), new Worker(card, connector.apply(card.getAddress())));
-                if (previous != null) {
+                if (previous != null && previous.client() != client) {
                     previous.client().close();
                 }
                 LOG.log(System.Logger.Level.INFO, "worker {0} serves {1}", card.getInstanceId(), card.getModel());
@@ -112,6 +126,8 @@ public final class WorkerPool implements AutoCloseable {
                     down.remove(id);
                     Worker w = workers.remove(id);
                     router.removeWorker(id);
+                    // Closing the client lets the calls in flight finish: a worker that deregistered on SIGTERM
+                    // drains them; on a dead worker they have failed already.
                     if (w != null) {
                         w.client().close();
                     }
@@ -119,6 +135,18 @@ public final class WorkerPool implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private boolean isDown(String instanceId) {
+        Long since = down.get(instanceId);
+        if (since == null) {
+            return false;
+        }
+        if (System.nanoTime() - since > DOWN_NANOS) {
+            down.remove(instanceId, since);
+            return false;
+        }
+        return true;
     }
 
     /** Names of the models some worker serves, sorted. */
@@ -130,16 +158,16 @@ public final class WorkerPool implements AutoCloseable {
     /** The workers serving {@code model}, except those marked down. */
     public List<Worker> workersFor(String model) {
         return workers.values().stream()
-                .filter(w -> w.card().getModel().equals(model) && !down.contains(w.id()))
+                .filter(w -> w.card().getModel().equals(model) && !isDown(w.id()))
                 .toList();
     }
 
     /**
      * Stops routing to a worker that failed a dispatch or broke a stream, until discovery says otherwise (its
-     * registration is written again, or deleted).
+     * registration is written again, or deleted) or, failing that, for {@link #DOWN_NANOS}.
      */
     public void markDown(String instanceId) {
-        if (workers.containsKey(instanceId) && down.add(instanceId)) {
+        if (workers.containsKey(instanceId) && down.put(instanceId, System.nanoTime()) == null) {
             LOG.log(System.Logger.Level.WARNING, "worker {0} marked down after a failure", instanceId);
         }
     }
@@ -154,7 +182,7 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     public int size() {
-        return workers.size() - down.size();
+        return (int) workers.keySet().stream().filter(id -> !isDown(id)).count();
     }
 
     public int blockSize() {

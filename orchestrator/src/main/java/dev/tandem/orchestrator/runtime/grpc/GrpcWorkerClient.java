@@ -111,8 +111,13 @@ public final class GrpcWorkerClient implements WorkerClient {
         }
     }
 
+    /**
+     * Takes no new calls; those in flight go on until they end (a worker that deregistered on SIGTERM finishes
+     * them while it drains). A call on a dead worker fails by itself; one to be stopped is cancelled through its
+     * {@link Generation}.
+     */
     @Override
     public void close() {
-        channel.shutdownNow();
+        channel.shutdown();
     }
 }
