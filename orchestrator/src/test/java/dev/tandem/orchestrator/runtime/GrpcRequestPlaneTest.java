@@ -214,4 +214,44 @@ class GrpcRequestPlaneTest {
                 "the disconnect frees every block",
                 () -> engines.values().stream().allMatch(e -> e.load().kvBlocksUsed() == 0));
     }
+
+    @Test
+    void aCallPastItsDeadlineEndsAndTheWorkerFreesTheBlocks() throws Exception {
+        eventually(
+                "idle workers",
+                () -> engines.values().stream().allMatch(e -> e.load().kvBlocksUsed() == 0));
+        String address = servers.get("w0").address();
+        try (GrpcWorkerClient client = new GrpcWorkerClient("w0", address, Duration.ofMillis(300))) {
+            java.util.concurrent.CompletableFuture<dev.tandem.api.engine.EngineException> failed =
+                    new java.util.concurrent.CompletableFuture<>();
+            client.generate(
+                    new dev.tandem.api.engine.GenerateRequest(
+                            "slow",
+                            new int[] {1, 2, 3, 4, 5},
+                            dev.tandem.api.engine.SamplingParams.GREEDY,
+                            dev.tandem.api.engine.StopConditions.maxTokens(20_000)
+                                    .withIgnoreEos(true)),
+                    new dev.tandem.api.engine.TokenListener() {
+                        @Override
+                        public void onDelta(dev.tandem.api.engine.TokenDelta delta) {
+                            if (delta.isFinal()) {
+                                failed.complete(null);
+                            }
+                        }
+
+                        @Override
+                        public void onError(dev.tandem.api.engine.EngineException error) {
+                            failed.complete(error);
+                        }
+                    });
+            dev.tandem.api.engine.EngineException e = failed.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(e).as("the call ends with an error, not a final delta").isNotNull();
+            assertThat(e.kind())
+                    .as("a deadline is not a worker failure: no migration")
+                    .isEqualTo(dev.tandem.api.engine.EngineException.Kind.INTERNAL);
+            assertThat(e.getMessage()).containsIgnoringCase("deadline exceeded");
+        }
+        eventually(
+                "the worker aborted the request", () -> engines.get("w0").load().kvBlocksUsed() == 0);
+    }
 }

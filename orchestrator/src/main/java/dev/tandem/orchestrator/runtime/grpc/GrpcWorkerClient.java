@@ -27,7 +27,21 @@ public final class GrpcWorkerClient implements WorkerClient {
     private final WorkerGrpc.WorkerStub async;
     private final WorkerGrpc.WorkerBlockingStub blocking;
 
+    /** Calls without an explicit deadline get this one: no generation legitimately takes longer. */
+    public static final java.time.Duration DEFAULT_DEADLINE = java.time.Duration.ofMinutes(30);
+
+    private final java.time.Duration deadline;
+
     public GrpcWorkerClient(String instanceId, String address) {
+        this(instanceId, address, DEFAULT_DEADLINE);
+    }
+
+    /**
+     * @param deadline every Generate call's deadline; when it passes the call ends with DEADLINE_EXCEEDED and the
+     *     worker aborts the request (its blocks are freed)
+     */
+    public GrpcWorkerClient(String instanceId, String address, java.time.Duration deadline) {
+        this.deadline = deadline;
         this.instanceId = instanceId;
         this.address = address;
         this.channel = NettyChannelBuilder.forTarget(address)
@@ -51,40 +65,42 @@ public final class GrpcWorkerClient implements WorkerClient {
         AtomicBoolean ended = new AtomicBoolean();
         ClientCallStreamObserver<?>[] callRef = new ClientCallStreamObserver<?>[1];
         boolean[] cancelRequested = new boolean[1];
-        async.generate(
-                ProtoCodec.toProto(request),
-                new ClientResponseObserver<dev.tandem.api.proto.GenerateRequest, dev.tandem.api.proto.TokenDelta>() {
-                    @Override
-                    public void beforeStart(
-                            ClientCallStreamObserver<dev.tandem.api.proto.GenerateRequest> requestStream) {
-                        callRef[0] = requestStream;
-                    }
+        async.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
+                .generate(
+                        ProtoCodec.toProto(request),
+                        new ClientResponseObserver<
+                                dev.tandem.api.proto.GenerateRequest, dev.tandem.api.proto.TokenDelta>() {
+                            @Override
+                            public void beforeStart(
+                                    ClientCallStreamObserver<dev.tandem.api.proto.GenerateRequest> requestStream) {
+                                callRef[0] = requestStream;
+                            }
 
-                    @Override
-                    public void onNext(dev.tandem.api.proto.TokenDelta value) {
-                        var d = ProtoCodec.fromProto(value);
-                        if (d.isFinal()) {
-                            ended.set(true);
-                        }
-                        listener.onDelta(d);
-                    }
+                            @Override
+                            public void onNext(dev.tandem.api.proto.TokenDelta value) {
+                                var d = ProtoCodec.fromProto(value);
+                                if (d.isFinal()) {
+                                    ended.set(true);
+                                }
+                                listener.onDelta(d);
+                            }
 
-                    @Override
-                    public void onError(Throwable t) {
-                        if (ended.compareAndSet(false, true)) {
-                            listener.onError(ProtoCodec.fromStatus(t, instanceId + " at " + address));
-                        }
-                    }
+                            @Override
+                            public void onError(Throwable t) {
+                                if (ended.compareAndSet(false, true)) {
+                                    listener.onError(ProtoCodec.fromStatus(t, instanceId + " at " + address));
+                                }
+                            }
 
-                    @Override
-                    public void onCompleted() {
-                        if (ended.compareAndSet(false, true)) {
-                            listener.onError(new EngineException(
-                                    EngineException.Kind.UNAVAILABLE,
-                                    "worker " + instanceId + " ended the stream without a final delta"));
-                        }
-                    }
-                });
+                            @Override
+                            public void onCompleted() {
+                                if (ended.compareAndSet(false, true)) {
+                                    listener.onError(new EngineException(
+                                            EngineException.Kind.UNAVAILABLE,
+                                            "worker " + instanceId + " ended the stream without a final delta"));
+                                }
+                            }
+                        });
         return new Generation() {
             @Override
             public String requestId() {

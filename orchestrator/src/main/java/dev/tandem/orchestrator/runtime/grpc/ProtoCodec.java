@@ -152,7 +152,8 @@ final class ProtoCodec {
         EngineException.Kind kind = switch (s.getCode()) {
             case INVALID_ARGUMENT, OUT_OF_RANGE -> EngineException.Kind.INVALID_REQUEST;
             case RESOURCE_EXHAUSTED -> EngineException.Kind.OVERLOADED;
-            case INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED -> EngineException.Kind.INTERNAL;
+            // A call past its deadline must not migrate: another worker would take as long again.
+            case INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED, DEADLINE_EXCEEDED -> EngineException.Kind.INTERNAL;
             default -> EngineException.Kind.UNAVAILABLE;
         };
         return new EngineException(kind, msg, t);
