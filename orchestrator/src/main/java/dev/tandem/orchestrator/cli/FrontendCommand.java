@@ -1,44 +1,33 @@
 package dev.tandem.orchestrator.cli;
 
 import dev.tandem.api.discovery.Discovery;
-import dev.tandem.api.discovery.DiscoveryKeys;
-import dev.tandem.api.discovery.DiscoveryProvider;
 import dev.tandem.api.events.EventPlane;
-import dev.tandem.api.events.EventPlaneProvider;
 import dev.tandem.orchestrator.frontend.FrontendConfig;
 import dev.tandem.orchestrator.router.Router;
-import dev.tandem.orchestrator.router.RoutingPolicies;
 import dev.tandem.orchestrator.runtime.Frontend;
 import dev.tandem.orchestrator.runtime.grpc.GrpcWorkerClient;
-import java.net.URI;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tandem frontend}: the OpenAI API and router over workers found in discovery. Flags are a contract. */
 @Command(name = "frontend", mixinStandardHelpOptions = true, description = "Run a frontend (HTTP API + router).")
 public final class FrontendCommand implements Callable<Integer> {
 
+    @Mixin
+    PlaneOptions planes;
+
+    @Mixin
+    RouterOption router;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
     String host;
 
     @Option(names = "--port", defaultValue = "8000", description = "HTTP port (default: ${DEFAULT-VALUE}).")
     int port;
-
-    @Option(names = "--discovery", required = true, description = "etcd://HOST:PORT (or memory:NAME in tests).")
-    String discovery;
-
-    @Option(names = "--events", required = true, description = "nats://HOST:PORT (or memory:NAME in tests).")
-    String events;
-
-    @Option(
-            names = "--router",
-            defaultValue = RoutingPolicies.DEFAULT,
-            description = "Routing policy: round-robin, random, least-loaded, power-of-two, kv, cache-aware, tandem"
-                    + " (default: ${DEFAULT-VALUE}).")
-    String router;
 
     @Option(
             names = "--block-size",
@@ -53,12 +42,6 @@ public final class FrontendCommand implements Callable<Integer> {
     int migrationLimit;
 
     @Option(
-            names = "--namespace",
-            defaultValue = DiscoveryKeys.DEFAULT_NAMESPACE,
-            description = "Namespace (default: ${DEFAULT-VALUE}).")
-    String namespace;
-
-    @Option(
             names = "--max-in-flight",
             defaultValue = "1024",
             description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
@@ -66,17 +49,17 @@ public final class FrontendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Discovery d = DiscoveryProvider.open(URI.create(discovery));
-        EventPlane ev = EventPlaneProvider.open(URI.create(events));
+        Discovery d = planes.openDiscovery();
+        EventPlane ev = planes.openEvents();
         FrontendConfig defaults = FrontendConfig.defaults(host, port);
         FrontendConfig fc = new FrontendConfig(
                 host, port, defaults.maxBodyBytes(), maxInFlight, defaults.requestTimeout(), migrationLimit);
         String replica = "f" + UUID.randomUUID().toString().substring(0, 8);
         Frontend f = Frontend.start(
                 fc,
-                namespace,
+                planes.namespace,
                 blockSize,
-                new Router(RoutingPolicies.create(router)),
+                new Router(router.create(0)),
                 d,
                 ev,
                 address -> new GrpcWorkerClient(address, address),
@@ -90,7 +73,7 @@ public final class FrontendCommand implements Callable<Integer> {
         }));
         System.err.printf(
                 "tandem: frontend %s on http://%s:%d/v1, router %s, discovery %s, events %s%n",
-                replica, host, f.port(), router, discovery, events);
+                replica, host, f.port(), router.name, planes.discovery, planes.events);
         stopped.await();
         return 0;
     }

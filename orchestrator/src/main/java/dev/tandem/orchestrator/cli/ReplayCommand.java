@@ -5,11 +5,11 @@ import dev.tandem.orchestrator.bench.ReplayReport;
 import dev.tandem.orchestrator.bench.TraceReplay;
 import dev.tandem.orchestrator.bench.TraceRequest;
 import dev.tandem.orchestrator.frontend.Json;
-import dev.tandem.orchestrator.router.RoutingPolicies;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tandem bench replay}: a trace through the real router and N sim workers on virtual time. Flags are a contract. */
@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
         description = "Replay a Mooncake-format trace through the router and N sim workers on a virtual clock.")
 public final class ReplayCommand implements Callable<Integer> {
 
+    @Mixin
+    RouterOption router;
+
     @Option(
             names = "--trace",
             required = true,
@@ -27,13 +30,6 @@ public final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--workers", defaultValue = "8", description = "Sim workers (default: ${DEFAULT-VALUE}).")
     int workers;
-
-    @Option(
-            names = "--router",
-            defaultValue = RoutingPolicies.DEFAULT,
-            description = "Routing policy: round-robin, random, least-loaded, power-of-two, kv, cache-aware, tandem"
-                    + " (default: ${DEFAULT-VALUE}).")
-    String router;
 
     @Option(
             names = "--time-scale",
@@ -69,13 +65,13 @@ public final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        RoutingPolicies.create(router);
+        router.create(seed);
         List<TraceRequest> requests = MooncakeTrace.load(trace);
         System.err.printf(
                 "tandem: replaying %d requests on %d sim workers, router %s, time scale %s%n",
-                requests.size(), workers, router, timeScale);
-        ReplayReport r = new TraceReplay(
-                        new TraceReplay.Settings(workers, router, timeScale, kvBlocks, blockSize, seed, !noKvEvents))
+                requests.size(), workers, router.name, timeScale);
+        ReplayReport r = new TraceReplay(new TraceReplay.Settings(
+                        workers, router.name, timeScale, kvBlocks, blockSize, seed, !noKvEvents))
                 .run(requests);
         if (r.requests() != requests.size()) {
             System.err.printf("tandem: only %d of %d requests completed%n", r.requests(), requests.size());

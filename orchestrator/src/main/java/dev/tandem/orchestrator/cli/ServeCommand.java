@@ -1,13 +1,13 @@
 package dev.tandem.orchestrator.cli;
 
 import dev.tandem.orchestrator.frontend.FrontendConfig;
-import dev.tandem.orchestrator.router.RoutingPolicies;
 import dev.tandem.orchestrator.runtime.EmbeddedCluster;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tandem serve}: the embedded all-in-one server. Its flags are a contract. */
@@ -16,6 +16,9 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Serve the OpenAI API with N in-process workers (in-memory discovery and events).")
 public final class ServeCommand implements Callable<Integer> {
+
+    @Mixin
+    RouterOption router;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
     String host;
@@ -38,13 +41,6 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Model to serve: a llama2.c checkpoint, a Hugging Face directory or random:SHAPE"
                     + " (default: the engine's demo model).")
     String model;
-
-    @Option(
-            names = "--router",
-            defaultValue = RoutingPolicies.DEFAULT,
-            description = "Routing policy: round-robin, random, least-loaded, power-of-two, kv, cache-aware, tandem"
-                    + " (default: ${DEFAULT-VALUE}).")
-    String router;
 
     @Option(
             names = "--block-size",
@@ -89,7 +85,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        RoutingPolicies.create(router); // fail fast on an unknown name
+        router.create(0); // fail fast on an unknown name
         FrontendConfig fc = new FrontendConfig(
                 host,
                 port,
@@ -99,7 +95,7 @@ public final class ServeCommand implements Callable<Integer> {
         Map<String, String> options = new HashMap<>();
         options.put("dtype", dtype);
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
-                fc, workers, engine, model, router, blockSize, kvBlocks, speedup, options, !noKvEvents));
+                fc, workers, engine, model, router.name, blockSize, kvBlocks, speedup, options, !noKvEvents));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: shutting down");
@@ -108,7 +104,7 @@ public final class ServeCommand implements Callable<Integer> {
         }));
         System.err.printf(
                 "tandem: serving %s on http://%s:%d/v1 with %d %s worker(s), router %s%n",
-                cluster.pool().models(), host, cluster.port(), workers, engine, router);
+                cluster.pool().models(), host, cluster.port(), workers, engine, router.name);
         stopped.await();
         return 0;
     }

@@ -1,21 +1,18 @@
 package dev.tandem.orchestrator.cli;
 
 import dev.tandem.api.discovery.Discovery;
-import dev.tandem.api.discovery.DiscoveryKeys;
-import dev.tandem.api.discovery.DiscoveryProvider;
 import dev.tandem.api.discovery.Lease;
 import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.Engines;
 import dev.tandem.api.events.EventPlane;
-import dev.tandem.api.events.EventPlaneProvider;
 import dev.tandem.orchestrator.runtime.WorkerHost;
 import dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer;
-import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,17 +23,14 @@ import picocli.CommandLine.Option;
 @Command(name = "worker", mixinStandardHelpOptions = true, description = "Run one worker (engine + request plane).")
 public final class WorkerCommand implements Callable<Integer> {
 
+    @Mixin
+    PlaneOptions planes;
+
     @Option(names = "--engine", defaultValue = "native", description = "native or sim (default: ${DEFAULT-VALUE}).")
     String engine;
 
     @Option(names = "--model", description = "Model (default: the engine's demo model).")
     String model;
-
-    @Option(names = "--discovery", required = true, description = "etcd://HOST:PORT (or memory:NAME in tests).")
-    String discovery;
-
-    @Option(names = "--events", required = true, description = "nats://HOST:PORT (or memory:NAME in tests).")
-    String events;
 
     @Option(
             names = "--host",
@@ -58,12 +52,6 @@ public final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--kv-blocks", defaultValue = "16384", description = "KV blocks (default: ${DEFAULT-VALUE}).")
     int kvBlocks;
-
-    @Option(
-            names = "--namespace",
-            defaultValue = DiscoveryKeys.DEFAULT_NAMESPACE,
-            description = "Namespace (default: ${DEFAULT-VALUE}).")
-    String namespace;
 
     @Option(
             names = "--lease-ttl",
@@ -91,8 +79,8 @@ public final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Discovery d = DiscoveryProvider.open(URI.create(discovery));
-        EventPlane ev = EventPlaneProvider.open(URI.create(events));
+        Discovery d = planes.openDiscovery();
+        EventPlane ev = planes.openEvents();
         Duration ttl = Duration.ofSeconds(leaseTtl);
         Lease lease = d.grantLease(ttl);
         String id = instanceId != null ? instanceId : "w" + Long.toHexString(lease.id());
@@ -104,10 +92,10 @@ public final class WorkerCommand implements Callable<Integer> {
                         .kvBlocks(kvBlocks)
                         .speedup(speedup)
                         .options(java.util.Map.of("dtype", dtype))
-                        .kvEvents(WorkerHost.eventSink(ev, namespace, id))
+                        .kvEvents(WorkerHost.eventSink(ev, planes.namespace, id))
                         .build());
         GrpcWorkerServer server = GrpcWorkerServer.start(e, host, port);
-        WorkerHost worker = WorkerHost.start(namespace, id, e, server.address(), d, ev, lease, ttl);
+        WorkerHost worker = WorkerHost.start(planes.namespace, id, e, server.address(), d, ev, lease, ttl);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: worker " + id + " draining");
