@@ -47,6 +47,14 @@ class WeightTypesTest {
         check(Q8Matrix.from(f32), x, exact, w, true);
     }
 
+    @Property(tries = 60)
+    void groupAlignedInt8ProductsTakeTheVectorPathWithinTheSameBound(
+            @ForAll @IntRange(min = 1, max = 9) int rows,
+            @ForAll @IntRange(min = 1, max = 12) int groups,
+            @ForAll long seed) {
+        quantizedProductsStayWithinTheRoundingErrorOfTheirType(rows, groups * Q8Matrix.GROUP, seed);
+    }
+
     /**
      * The error bound of each type: bf16 rounds each weight to 8 significant bits (≤ 2^-8 of itself); int8 rounds
      * each to half a step of its group's scale (≤ max|w in group| / 254).
