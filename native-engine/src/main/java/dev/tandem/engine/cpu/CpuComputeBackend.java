@@ -47,7 +47,9 @@ public final class CpuComputeBackend implements ComputeBackend {
     private final float[][] hb;
     private final float[][] hb2;
     private final float[][] att;
-    private final float[] logits;
+    /** Logits of sampling positions, allocated on first use (vocab × micro-batch floats). */
+    private float[][] logitRows = new float[0][];
+
     private final int[] tokens = new int[MICRO_BATCH];
     private final int[] positions = new int[MICRO_BATCH];
     private final int[][] tables = new int[MICRO_BATCH][];
@@ -70,7 +72,6 @@ public final class CpuComputeBackend implements ComputeBackend {
         hb = new float[MICRO_BATCH][c.hiddenDim()];
         hb2 = new float[MICRO_BATCH][c.hiddenDim()];
         att = new float[this.threads][c.contextLength()];
-        logits = new float[c.vocabSize()];
         invFreq = new float[c.headDim() / 2];
         for (int i = 0; i < invFreq.length; i++) {
             invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
@@ -112,14 +113,22 @@ public final class CpuComputeBackend implements ComputeBackend {
         if (n > 0) {
             forward(n, finals);
         }
+        // The classifier is the largest matrix: read it once for up to a micro-batch of sampling positions.
         int[] out = new int[samplers.size()];
-        float[] h = new float[c.dim()];
-        for (int i = 0; i < out.length; i++) {
-            VectorOps.rmsNorm(h, finals.get(i), w.finalNorm(), c.dim(), c.normEps());
-            float[][] in = {h};
-            float[][] res = {logits};
-            matMul(w.classifier(), in, res, 1);
-            out[i] = sampler.sample(logits, c.vocabSize(), samplers.get(i).sequence());
+        int needed = Math.min(MICRO_BATCH, out.length);
+        if (logitRows.length < needed) {
+            logitRows = new float[needed][c.vocabSize()];
+        }
+        for (int start = 0; start < out.length; start += MICRO_BATCH) {
+            int rows = Math.min(MICRO_BATCH, out.length - start);
+            for (int i = 0; i < rows; i++) {
+                VectorOps.rmsNorm(xb[i], finals.get(start + i), w.finalNorm(), c.dim(), c.normEps());
+            }
+            matMul(w.classifier(), xb, logitRows, rows);
+            for (int i = 0; i < rows; i++) {
+                out[start + i] = sampler.sample(
+                        logitRows[i], c.vocabSize(), samplers.get(start + i).sequence());
+            }
         }
         return new StepOutput(out, 0);
     }
