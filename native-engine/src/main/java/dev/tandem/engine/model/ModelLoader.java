@@ -3,8 +3,12 @@ package dev.tandem.engine.model;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
-/** Finds and loads a model from a reference: a llama2.c checkpoint file or a Hugging Face directory. */
+/**
+ * Finds and loads a model from a reference: a llama2.c checkpoint file, a Hugging Face directory, a hub id
+ * ({@code org/name}) already in the Hugging Face cache, or {@code random:...}.
+ */
 public final class ModelLoader {
 
     private ModelLoader() {}
@@ -24,6 +28,15 @@ public final class ModelLoader {
         if (Files.isDirectory(p)) {
             return HuggingFaceLoader.load(p);
         }
+        Optional<Path> cached = HuggingFaceCache.resolve(reference);
+        if (cached.isPresent()) {
+            return HuggingFaceLoader.load(cached.get());
+        }
+        if (HuggingFaceCache.isRepoId(reference)) {
+            throw new IOException("no model at " + reference + " and no '" + reference + "' in the Hugging Face cache ("
+                    + HuggingFaceCache.home().resolve("hub") + "); download it first (e.g. huggingface-cli download "
+                    + reference + ")");
+        }
         throw new IOException("no model at " + reference);
     }
 
@@ -31,6 +44,9 @@ public final class ModelLoader {
     public static String servedName(String reference) {
         if (RandomModel.isReference(reference)) {
             return "random";
+        }
+        if (HuggingFaceCache.isRepoId(reference) && !Files.exists(Path.of(reference))) {
+            return reference; // a hub id is its own name, as other OpenAI-compatible servers use it
         }
         String name = Path.of(reference).getFileName().toString();
         int dot = name.lastIndexOf('.');
