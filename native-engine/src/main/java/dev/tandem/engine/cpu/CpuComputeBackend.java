@@ -72,10 +72,7 @@ public final class CpuComputeBackend implements ComputeBackend {
         hb = new float[MICRO_BATCH][c.hiddenDim()];
         hb2 = new float[MICRO_BATCH][c.hiddenDim()];
         att = new float[this.threads][c.contextLength()];
-        invFreq = new float[c.headDim() / 2];
-        for (int i = 0; i < invFreq.length; i++) {
-            invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
-        }
+        invFreq = c.ropeInverseFrequencies();
     }
 
     /** KV capacity in blocks that fits {@code bytes} of memory for this model. */

@@ -27,8 +27,22 @@ public final class HuggingFaceLoader {
         if (!type.equals("llama") && !type.equals("mistral")) {
             throw new IOException(dir + ": model_type '" + type + "' is not supported yet (llama, mistral)");
         }
-        if (!j.path("rope_scaling").isMissingNode() && !j.path("rope_scaling").isNull()) {
-            throw new IOException(dir + ": rope_scaling is not supported yet");
+        RopeScaling scaling = null;
+        JsonNode rs = j.path("rope_scaling");
+        if (!rs.isMissingNode() && !rs.isNull()) {
+            String kind = rs.path("rope_type").asText(rs.path("type").asText(""));
+            if (!kind.equals("llama3")) {
+                throw new IOException(dir + ": rope_scaling of type '" + kind + "' is not supported (llama3)");
+            }
+            try {
+                scaling = new RopeScaling(
+                        rs.path("factor").asDouble(),
+                        rs.path("low_freq_factor").asDouble(),
+                        rs.path("high_freq_factor").asDouble(),
+                        rs.path("original_max_position_embeddings").asDouble());
+            } catch (IllegalArgumentException e) {
+                throw new IOException(dir + ": " + e.getMessage(), e);
+            }
         }
         int dim = j.path("hidden_size").asInt();
         int heads = j.path("num_attention_heads").asInt();
@@ -47,7 +61,8 @@ public final class HuggingFaceLoader {
                 (float) j.path("rms_norm_eps").asDouble(1e-5),
                 true,
                 j.path("bos_token_id").isInt() ? j.path("bos_token_id").asInt() : -1,
-                j.path("eos_token_id").isInt() ? j.path("eos_token_id").asInt() : -1);
+                j.path("eos_token_id").isInt() ? j.path("eos_token_id").asInt() : -1,
+                scaling);
         boolean tied = j.path("tie_word_embeddings").asBoolean(false);
 
         List<Safetensors> files = new ArrayList<>();
