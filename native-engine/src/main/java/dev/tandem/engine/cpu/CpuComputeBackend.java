@@ -183,7 +183,18 @@ public final class CpuComputeBackend implements ComputeBackend {
             matMul3(w.wq()[l], q, w.wk()[l], k, w.wv()[l], v, xb, n);
             float[] keys = kv.keys[l];
             float[] values = kv.values[l];
+            var bias = w.attnBias() == null ? null : w.attnBias()[l];
+            var qkNorm = w.qkNorm() == null ? null : w.qkNorm()[l];
             for (int t = 0; t < n; t++) {
+                if (bias != null) {
+                    add(q[t], bias.q());
+                    add(k[t], bias.k());
+                    add(v[t], bias.v());
+                }
+                if (qkNorm != null) {
+                    normHeads(q[t], c.heads(), qkNorm.q());
+                    normHeads(k[t], c.kvHeads(), qkNorm.k());
+                }
                 rope(q[t], c.heads(), positions[t]);
                 rope(k[t], c.kvHeads(), positions[t]);
                 System.arraycopy(k[t], 0, keys, kvOffsets[t], kvDim);
@@ -238,6 +249,29 @@ public final class CpuComputeBackend implements ComputeBackend {
                 for (int p = 0; p <= pos; p++) {
                     VectorOps.axpy(a[p], values, kv.offset(table, p) + ko, out, qo, hs);
                 }
+            }
+        }
+    }
+
+    private static void add(float[] x, float[] b) {
+        for (int i = 0; i < b.length; i++) {
+            x[i] += b[i];
+        }
+    }
+
+    /** RMSNorm of each head of {@code vec} with the per-head weights {@code weight} (Qwen3's q/k norm). */
+    private void normHeads(float[] vec, int heads, float[] weight) {
+        int hs = c.headDim();
+        float[] head = new float[hs];
+        for (int h = 0; h < heads; h++) {
+            System.arraycopy(vec, h * hs, head, 0, hs);
+            float ss = 0;
+            for (float f : head) {
+                ss += f * f;
+            }
+            float inv = (float) (1.0 / Math.sqrt(ss / hs + c.normEps()));
+            for (int i = 0; i < hs; i++) {
+                vec[h * hs + i] = weight[i] * (inv * head[i]);
             }
         }
     }

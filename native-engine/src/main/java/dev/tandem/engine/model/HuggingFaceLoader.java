@@ -24,8 +24,9 @@ public final class HuggingFaceLoader {
         }
         JsonNode j = new ObjectMapper().readTree(configFile.toFile());
         String type = j.path("model_type").asText("llama");
-        if (!type.equals("llama") && !type.equals("mistral")) {
-            throw new IOException(dir + ": model_type '" + type + "' is not supported yet (llama, mistral)");
+        if (!type.equals("llama") && !type.equals("mistral") && !type.equals("qwen2") && !type.equals("qwen3")) {
+            throw new IOException(
+                    dir + ": model_type '" + type + "' is not supported yet (llama, mistral, qwen2, qwen3)");
         }
         RopeScaling scaling = null;
         JsonNode rs = j.path("rope_scaling");
@@ -87,6 +88,8 @@ public final class HuggingFaceLoader {
         Matrix[] w3 = new Matrix[layers];
         float[][] attnNorm = new float[layers][];
         float[][] ffnNorm = new float[layers][];
+        LlamaWeights.AttentionBias[] bias = type.equals("qwen2") ? new LlamaWeights.AttentionBias[layers] : null;
+        LlamaWeights.QkNorm[] qkNorm = type.equals("qwen3") ? new LlamaWeights.QkNorm[layers] : null;
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
             attnNorm[l] = t.floats(p + "input_layernorm.weight", dim);
@@ -98,6 +101,17 @@ public final class HuggingFaceLoader {
             w1[l] = t.matrix(p + "mlp.gate_proj.weight", c.hiddenDim(), dim);
             w2[l] = t.matrix(p + "mlp.down_proj.weight", dim, c.hiddenDim());
             w3[l] = t.matrix(p + "mlp.up_proj.weight", c.hiddenDim(), dim);
+            if (bias != null) {
+                bias[l] = new LlamaWeights.AttentionBias(
+                        t.floats(p + "self_attn.q_proj.bias", c.qDim()),
+                        t.floats(p + "self_attn.k_proj.bias", c.kvDim()),
+                        t.floats(p + "self_attn.v_proj.bias", c.kvDim()));
+            }
+            if (qkNorm != null) {
+                qkNorm[l] = new LlamaWeights.QkNorm(
+                        t.floats(p + "self_attn.q_norm.weight", c.headDim()),
+                        t.floats(p + "self_attn.k_norm.weight", c.headDim()));
+            }
         }
         Matrix embedding = t.matrix("model.embed_tokens.weight", c.vocabSize(), dim);
         Matrix classifier =
@@ -116,7 +130,9 @@ public final class HuggingFaceLoader {
                         w2,
                         w3,
                         t.floats("model.norm.weight", dim),
-                        classifier));
+                        classifier,
+                        bias,
+                        qkNorm));
     }
 
     /** Tensors looked up across the files of one checkpoint. */

@@ -16,6 +16,8 @@ package dev.tandem.engine.model;
  * @param w3 per layer, hidden × dim (up)
  * @param finalNorm dim
  * @param classifier vocab × dim (the embedding itself when tied)
+ * @param attnBias per layer, the q, k and v projection biases (Qwen2), or null
+ * @param qkNorm per layer, the RMSNorm weights of each query and key head (Qwen3), or null
  */
 public record LlamaWeights(
         Matrix embedding,
@@ -29,4 +31,30 @@ public record LlamaWeights(
         Matrix[] w2,
         Matrix[] w3,
         float[] finalNorm,
-        Matrix classifier) {}
+        Matrix classifier,
+        AttentionBias[] attnBias,
+        QkNorm[] qkNorm) {
+
+    /** Biases added after the q, k and v projections. */
+    public record AttentionBias(float[] q, float[] k, float[] v) {}
+
+    /** RMSNorm weights (headDim each) applied to every query and key head before RoPE. */
+    public record QkNorm(float[] q, float[] k) {}
+
+    /** A plain Llama: no attention biases, no q/k norms. */
+    public LlamaWeights(
+            Matrix embedding,
+            float[][] attnNorm,
+            Matrix[] wq,
+            Matrix[] wk,
+            Matrix[] wv,
+            Matrix[] wo,
+            float[][] ffnNorm,
+            Matrix[] w1,
+            Matrix[] w2,
+            Matrix[] w3,
+            float[] finalNorm,
+            Matrix classifier) {
+        this(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier, null, null);
+    }
+}

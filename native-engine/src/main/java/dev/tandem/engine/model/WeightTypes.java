@@ -31,7 +31,9 @@ public final class WeightTypes {
                 all(w.w2(), f),
                 all(w.w3(), f),
                 w.finalNorm(),
-                classifier);
+                classifier,
+                w.attnBias(),
+                w.qkNorm());
     }
 
     private static Matrix[] all(Matrix[] ms, UnaryOperator<Matrix> f) {
