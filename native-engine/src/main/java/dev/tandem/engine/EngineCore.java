@@ -110,7 +110,7 @@ public final class EngineCore implements SteppedEngine {
         }
         StepPlan plan = pendingPlan;
         pendingPlan = null;
-        scheduler.complete(plan, pendingOutput.sampledTokens());
+        scheduler.complete(plan, pendingOutput.sampledTokens(), pendingOutput.logprobs());
         pendingOutput = null;
         publishEvents();
         steps++;

@@ -11,7 +11,7 @@ package dev.tandem.api.engine;
  * @param repetitionPenalty 1 disables
  * @param presencePenalty 0 disables
  * @param frequencyPenalty 0 disables
- * @param logprobs number of top log-probabilities to return per token; 0 for none
+ * @param logprobs -1 for none; k ≥ 0 to return each generated token's log-probability and the top k alternatives
  */
 public record SamplingParams(
         double temperature,
@@ -24,7 +24,7 @@ public record SamplingParams(
         double frequencyPenalty,
         int logprobs) {
 
-    public static final SamplingParams GREEDY = new SamplingParams(0, 1, 0, 0, null, 1, 0, 0, 0);
+    public static final SamplingParams GREEDY = new SamplingParams(0, 1, 0, 0, null, 1, 0, 0, -1);
 
     public SamplingParams {
         require(temperature >= 0 && Double.isFinite(temperature), "temperature must be >= 0");
@@ -34,7 +34,16 @@ public record SamplingParams(
         require(repetitionPenalty > 0 && Double.isFinite(repetitionPenalty), "repetition_penalty must be > 0");
         require(Double.isFinite(presencePenalty), "presence_penalty must be finite");
         require(Double.isFinite(frequencyPenalty), "frequency_penalty must be finite");
-        require(logprobs >= 0, "logprobs must be >= 0");
+        require(logprobs >= -1, "logprobs must be >= 0, or -1 for none");
+    }
+
+    public boolean wantsLogprobs() {
+        return logprobs >= 0;
+    }
+
+    public SamplingParams withLogprobs(int k) {
+        return new SamplingParams(
+                temperature, topP, topK, minP, seed, repetitionPenalty, presencePenalty, frequencyPenalty, k);
     }
 
     public boolean isGreedy() {

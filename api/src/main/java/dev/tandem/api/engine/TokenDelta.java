@@ -8,8 +8,14 @@ package dev.tandem.api.engine;
  * @param tokenIds the new ids (may be empty in a final delta)
  * @param finishReason null until the final delta
  * @param usage the final usage in the final delta; provisional or null before
+ * @param logprobs one entry per id when the request asked for log-probabilities, else null
  */
-public record TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage) {
+public record TokenDelta(
+        int[] tokenIds, FinishReason finishReason, Usage usage, java.util.List<TokenLogprob> logprobs) {
+
+    public TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage) {
+        this(tokenIds, finishReason, usage, null);
+    }
 
     private static final int[] NONE = new int[0];
 

@@ -1,5 +1,6 @@
 package dev.tandem.engine.cpu;
 
+import dev.tandem.api.engine.TokenLogprob;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.StepOutput;
 import dev.tandem.engine.model.LlamaConfig;
@@ -112,6 +113,7 @@ public final class CpuComputeBackend implements ComputeBackend {
         }
         // The classifier is the largest matrix: read it once for up to a micro-batch of sampling positions.
         int[] out = new int[samplers.size()];
+        TokenLogprob[] logprobs = null;
         int needed = Math.min(MICRO_BATCH, out.length);
         if (logitRows.length < needed) {
             logitRows = new float[needed][c.vocabSize()];
@@ -123,11 +125,20 @@ public final class CpuComputeBackend implements ComputeBackend {
             }
             matMul(w.classifier(), xb, logitRows, rows);
             for (int i = 0; i < rows; i++) {
-                out[start + i] = sampler.sample(
-                        logitRows[i], c.vocabSize(), samplers.get(start + i).sequence());
+                Sequence seq = samplers.get(start + i).sequence();
+                var sampling = seq.request().sampling();
+                // Log-probabilities are the model's, before penalties and temperature change the logits.
+                float[] raw = sampling.wantsLogprobs() ? logitRows[i].clone() : null;
+                out[start + i] = sampler.sample(logitRows[i], c.vocabSize(), seq);
+                if (raw != null) {
+                    if (logprobs == null) {
+                        logprobs = new TokenLogprob[out.length];
+                    }
+                    logprobs[start + i] = Logprobs.of(raw, c.vocabSize(), out[start + i], sampling.logprobs());
+                }
             }
         }
-        return new StepOutput(out, 0);
+        return new StepOutput(out, 0, logprobs);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.tandem.engine.scheduler;
 
 import dev.tandem.api.engine.FinishReason;
 import dev.tandem.api.engine.TokenDelta;
+import dev.tandem.api.engine.TokenLogprob;
 import dev.tandem.api.engine.Usage;
 import dev.tandem.engine.kv.KvBlockManager;
 import java.util.ArrayDeque;
@@ -155,6 +156,11 @@ public final class Scheduler {
      * appends sampled tokens, checks stop conditions and sends each sequence its delta.
      */
     public void complete(StepPlan plan, int[] sampled) {
+        complete(plan, sampled, null);
+    }
+
+    /** As {@link #complete(StepPlan, int[])}, attaching each sampled token's log-probability when there is one. */
+    public void complete(StepPlan plan, int[] sampled, TokenLogprob[] logprobs) {
         int s = 0;
         int bs = config.blockSize();
         for (ScheduledChunk c : plan.chunks()) {
@@ -170,20 +176,23 @@ public final class Scheduler {
             if (!c.samples()) {
                 continue;
             }
+            TokenLogprob lp = logprobs == null ? null : logprobs[s];
             int token = sampled[s++];
             seq.append(token);
             FinishReason reason = stopReason(seq, token);
             if (reason == null) {
                 // The first delta also carries a provisional usage: the cached prompt tokens are known from
                 // admission, and a caller that cancels early (a stop string) gets no final delta over some transports.
-                TokenDelta delta = seq.generated() == 1
-                        ? new TokenDelta(new int[] {token}, null, usage(seq))
-                        : TokenDelta.tokens(token);
+                TokenDelta delta = new TokenDelta(
+                        new int[] {token},
+                        null,
+                        seq.generated() == 1 ? usage(seq) : null,
+                        lp == null ? null : List.of(lp));
                 if (!deliver(seq, delta)) {
                     finish(seq, FinishReason.CANCELLED, null);
                 }
             } else {
-                finish(seq, reason, new int[] {token});
+                finish(seq, reason, new int[] {token}, lp);
             }
         }
         running.removeIf(q -> q.status == Sequence.Status.FINISHED);
@@ -240,10 +249,20 @@ public final class Scheduler {
     }
 
     private void finish(Sequence seq, FinishReason reason, int[] lastTokens) {
+        finish(seq, reason, lastTokens, null);
+    }
+
+    private void finish(Sequence seq, FinishReason reason, int[] lastTokens, TokenLogprob lp) {
         seq.status = Sequence.Status.FINISHED;
         seq.finishReason = reason;
         blocks.free(seq.blocks());
-        deliver(seq, TokenDelta.finished(lastTokens, reason, usage(seq)));
+        deliver(
+                seq,
+                new TokenDelta(
+                        lastTokens == null ? new int[0] : lastTokens,
+                        reason,
+                        usage(seq),
+                        lp == null ? null : List.of(lp)));
     }
 
     private static Usage usage(Sequence seq) {

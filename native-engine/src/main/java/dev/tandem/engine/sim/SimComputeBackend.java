@@ -1,5 +1,6 @@
 package dev.tandem.engine.sim;
 
+import dev.tandem.api.engine.TokenLogprob;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.StepOutput;
 import dev.tandem.engine.scheduler.ScheduledChunk;
@@ -31,6 +32,7 @@ public final class SimComputeBackend implements ComputeBackend {
             }
         }
         int[] out = new int[samples];
+        TokenLogprob[] logprobs = null;
         int i = 0;
         for (ScheduledChunk c : plan.chunks()) {
             if (c.samples()) {
@@ -42,12 +44,23 @@ public final class SimComputeBackend implements ComputeBackend {
                 } else {
                     seq.backendState = SimTokens.hashOf(seq.tokensRaw(), seq.length());
                 }
-                out[i++] = tokens.next(seq.backendState);
+                out[i] = tokens.next(seq.backendState);
+                int k = seq.request().sampling().logprobs();
+                if (k >= 0) {
+                    // The sim's "model" is deterministic: the token it emits has probability 1, and no other has any.
+                    if (logprobs == null) {
+                        logprobs = new TokenLogprob[samples];
+                    }
+                    logprobs[i] = k == 0
+                            ? new TokenLogprob(out[i], 0f, new int[0], new float[0])
+                            : new TokenLogprob(out[i], 0f, new int[] {out[i]}, new float[] {0f});
+                }
+                i++;
             }
         }
         double usage = plan.kvBlocksTotal() == 0 ? 0 : (double) plan.kvBlocksUsed() / plan.kvBlocksTotal();
         double ms = SimTimingModel.stepMillis(plan.prefillTokens(), plan.decodeSequences(), usage);
-        return new StepOutput(out, (long) (ms * 1e6));
+        return new StepOutput(out, (long) (ms * 1e6), logprobs);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.tandem.orchestrator.frontend;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.api.engine.FinishReason;
+import dev.tandem.api.engine.TokenLogprob;
 import dev.tandem.api.engine.Usage;
 import dev.tandem.orchestrator.preprocess.ModelFrontend;
 import java.time.Instant;
@@ -41,11 +42,15 @@ final class ChatResponder {
         List<Integer> ids = new ArrayList<>();
         FinishReason[] reason = new FinishReason[1];
         Usage[] usage = new Usage[1];
+        List<TokenLogprob> logprobs = new ArrayList<>();
         call.await(new GenerationObserver() {
             @Override
-            public void onText(String piece, int[] tokenIds) {
+            public void onText(String piece, int[] tokenIds, List<TokenLogprob> lps) {
                 text.append(piece);
                 ids.addAll(OpenAiService.boxed(tokenIds));
+                if (lps != null) {
+                    logprobs.addAll(lps);
+                }
             }
 
             @Override
@@ -60,7 +65,11 @@ final class ChatResponder {
         ObjectNode message = choice.putObject("message");
         message.put("role", "assistant");
         message.put("content", text.toString());
-        choice.putNull("logprobs");
+        if (spec.sampling().wantsLogprobs()) {
+            choice.set("logprobs", LogprobsJson.chat(logprobs, model.tokenizer()));
+        } else {
+            choice.putNull("logprobs");
+        }
         choice.put("finish_reason", reason[0].openAiName());
         if (spec.returnTokenIds()) {
             OpenAiService.ids(choice.putArray("token_ids"), ids);
@@ -80,15 +89,19 @@ final class ChatResponder {
         try {
             call.await(new GenerationObserver() {
                 @Override
-                public void onText(String piece, int[] tokenIds) {
-                    if (piece.isEmpty() && !spec.returnTokenIds()) {
+                public void onText(String piece, int[] tokenIds, List<TokenLogprob> lps) {
+                    if (piece.isEmpty() && !spec.returnTokenIds() && lps == null) {
                         return;
                     }
                     ObjectNode ch = chunk();
                     ObjectNode c = ((ArrayNode) ch.get("choices")).addObject();
                     c.put("index", 0);
                     c.putObject("delta").put("content", piece);
-                    c.putNull("logprobs");
+                    if (lps != null) {
+                        c.set("logprobs", LogprobsJson.chat(lps, model.tokenizer()));
+                    } else {
+                        c.putNull("logprobs");
+                    }
                     c.putNull("finish_reason");
                     if (spec.returnTokenIds()) {
                         OpenAiService.ids(c.putArray("token_ids"), OpenAiService.boxed(tokenIds));

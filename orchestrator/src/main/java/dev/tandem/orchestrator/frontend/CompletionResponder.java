@@ -3,6 +3,7 @@ package dev.tandem.orchestrator.frontend;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.api.engine.FinishReason;
+import dev.tandem.api.engine.TokenLogprob;
 import dev.tandem.api.engine.Usage;
 import dev.tandem.orchestrator.preprocess.ModelFrontend;
 import java.time.Instant;
@@ -37,6 +38,7 @@ final class CompletionResponder {
     private static final class Result {
         final StringBuilder text = new StringBuilder();
         final List<Integer> ids = new ArrayList<>();
+        ObjectNode logprobs;
         FinishReason reason;
         Usage usage;
     }
@@ -106,7 +108,13 @@ final class CompletionResponder {
             ObjectNode c = choices.addObject();
             c.put("index", i);
             c.put("text", r.text.toString());
-            c.putNull("logprobs");
+            if (spec.sampling().wantsLogprobs()) {
+                c.set(
+                        "logprobs",
+                        r.logprobs == null ? LogprobsJson.completion(List.of(), model.tokenizer(), 0) : r.logprobs);
+            } else {
+                c.putNull("logprobs");
+            }
             c.put("finish_reason", r.reason.openAiName());
             if (spec.returnTokenIds()) {
                 OpenAiService.ids(c.putArray("token_ids"), r.ids);
@@ -119,11 +127,24 @@ final class CompletionResponder {
     private GenerationObserver observer(int index, Result r, SseWriter sse) {
         return new GenerationObserver() {
             @Override
-            public void onText(String piece, int[] tokenIds) {
+            public void onText(String piece, int[] tokenIds, List<TokenLogprob> lps) {
+                ObjectNode fragment =
+                        lps == null ? null : LogprobsJson.completion(lps, model.tokenizer(), r.text.length());
                 r.text.append(piece);
                 r.ids.addAll(OpenAiService.boxed(tokenIds));
-                if (sse != null && (!piece.isEmpty() || spec.returnTokenIds())) {
-                    sse.data(Json.text(chunk(index, piece, tokenIds, null)));
+                if (fragment != null) {
+                    if (r.logprobs == null) {
+                        r.logprobs = fragment;
+                    } else {
+                        LogprobsJson.append(r.logprobs, fragment);
+                    }
+                }
+                if (sse != null && (!piece.isEmpty() || spec.returnTokenIds() || fragment != null)) {
+                    ObjectNode ch = chunk(index, piece, tokenIds, null);
+                    if (fragment != null) {
+                        ((ObjectNode) ch.get("choices").get(0)).set("logprobs", fragment);
+                    }
+                    sse.data(Json.text(ch));
                 }
             }
 
@@ -171,7 +192,7 @@ final class CompletionResponder {
         try {
             call.await(new GenerationObserver() {
                 @Override
-                public void onText(String text, int[] tokenIds) {
+                public void onText(String text, int[] tokenIds, List<TokenLogprob> lps) {
                     throw new IllegalStateException("cancelled: a sibling prompt failed");
                 }
 

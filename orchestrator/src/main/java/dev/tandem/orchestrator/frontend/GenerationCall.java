@@ -217,7 +217,7 @@ final class GenerationCall {
                         out += stops.flush();
                     }
                     if (!out.isEmpty() || d.tokenIds().length > 0) {
-                        observer.onText(out, d.tokenIds());
+                        observer.onText(out, d.tokenIds(), d.logprobs());
                     }
                     if (stops.stopped() && !d.isFinal()) {
                         generation.cancel(); // the final (cancelled) delta or the broken stream ends it

@@ -9,8 +9,11 @@ import dev.tandem.api.engine.Usage;
  */
 interface GenerationObserver {
 
-    /** New text (possibly empty when ids arrived that complete no character yet) and the ids behind it. */
-    void onText(String text, int[] tokenIds);
+    /**
+     * New text (possibly empty when ids arrived that complete no character yet), the ids behind it, and their
+     * log-probabilities when the request asked for them (else null).
+     */
+    void onText(String text, int[] tokenIds, java.util.List<dev.tandem.api.engine.TokenLogprob> logprobs);
 
     void onFinish(FinishReason reason, Usage usage);
 }

@@ -37,6 +37,24 @@ record GenerationSpec(
 
     private static final int MAX_STOP_STRINGS = 16;
 
+    /** The number of top alternatives asked for with each token's log-probability, or -1 for none. */
+    private static int logprobs(JsonNode body, boolean chat) {
+        if (!Fields.present(body, "logprobs")) {
+            if (chat && Fields.present(body, "top_logprobs")) {
+                throw ApiException.invalid("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+            }
+            return -1;
+        }
+        if (chat) {
+            if (!Fields.optBoolean(body, "logprobs", false)) {
+                return -1;
+            }
+            Long top = Fields.optInteger(body, "top_logprobs", 0, 20);
+            return top == null ? 0 : top.intValue();
+        }
+        return Fields.optInteger(body, "logprobs", 0, 20).intValue();
+    }
+
     static GenerationSpec parse(JsonNode body, String maxTokensField) {
         if (!body.isObject()) {
             throw ApiException.invalid("The request body must be a JSON object", null);
@@ -50,7 +68,7 @@ record GenerationSpec(
         if (bestOf != null && bestOf != 1) {
             throw ApiException.invalid("Only best_of=1 is supported", "best_of");
         }
-        rejectLogprobs(body);
+        int logprobs = logprobs(body, maxTokensField.equals("max_completion_tokens"));
         Double temperature = Fields.optNumber(body, "temperature", 0, 2);
         Double topP = Fields.optNumber(body, "top_p", Double.MIN_VALUE, 1);
         Long topK = Fields.optInteger(body, "top_k", -1, Integer.MAX_VALUE);
@@ -68,7 +86,7 @@ record GenerationSpec(
                 repetition == null ? 1.0 : repetition,
                 presence == null ? 0 : presence,
                 frequency == null ? 0 : frequency,
-                0);
+                logprobs);
 
         Long maxTokens = Fields.optInteger(body, maxTokensField, 1, Integer.MAX_VALUE);
         if (maxTokens == null && !maxTokensField.equals("max_tokens")) {
@@ -129,19 +147,5 @@ record GenerationSpec(
                 includeUsage,
                 Fields.optBoolean(body, "return_token_ids", false),
                 Fields.optString(body, "cache_salt"));
-    }
-
-    private static void rejectLogprobs(JsonNode body) {
-        if (!Fields.present(body, "logprobs")) {
-            return;
-        }
-        JsonNode lp = body.get("logprobs");
-        boolean wanted = lp.isBoolean() ? lp.asBoolean() : lp.isNumber() ? lp.asInt() > 0 : true;
-        if (!lp.isBoolean() && !lp.isIntegralNumber()) {
-            throw ApiException.invalid("'logprobs' must be a boolean or an integer", "logprobs");
-        }
-        if (wanted) {
-            throw ApiException.invalid("logprobs are not supported by this server yet", "logprobs");
-        }
     }
 }

@@ -28,8 +28,10 @@ final class ProtoCodec {
                 .setMinP((float) s.minP())
                 .setRepetitionPenalty((float) s.repetitionPenalty())
                 .setPresencePenalty((float) s.presencePenalty())
-                .setFrequencyPenalty((float) s.frequencyPenalty())
-                .setLogprobs(s.logprobs());
+                .setFrequencyPenalty((float) s.frequencyPenalty());
+        if (s.wantsLogprobs()) {
+            sp.setLogprobs(s.logprobs());
+        }
         if (s.seed() != null) {
             sp.setSeed(s.seed());
         }
@@ -62,7 +64,7 @@ final class ProtoCodec {
                 s.getRepetitionPenalty() == 0 ? 1 : s.getRepetitionPenalty(),
                 s.getPresencePenalty(),
                 s.getFrequencyPenalty(),
-                s.getLogprobs());
+                s.hasLogprobs() ? s.getLogprobs() : -1);
         var st = p.getStop();
         StopConditions stop = new StopConditions(
                 st.getMaxTokens(), new HashSet<>(st.getStopTokenIdsList()), st.getIgnoreEos(), st.getMinTokens());
@@ -87,6 +89,17 @@ final class ProtoCodec {
                         case CANCELLED -> dev.tandem.api.proto.FinishReason.FINISH_REASON_CANCELLED;
                         case ERROR -> dev.tandem.api.proto.FinishReason.FINISH_REASON_ERROR;
                     });
+        }
+        if (d.logprobs() != null) {
+            for (var lp : d.logprobs()) {
+                var lb = dev.tandem.api.proto.TokenLogprob.newBuilder()
+                        .setTokenId(lp.tokenId())
+                        .setLogprob(lp.logprob());
+                for (int i = 0; i < lp.topIds().length; i++) {
+                    lb.addTopIds(lp.topIds()[i]).addTopLogprobs(lp.topLogprobs()[i]);
+                }
+                b.addLogprobs(lb);
+            }
         }
         Usage u = d.usage();
         if (u != null) {
@@ -114,10 +127,23 @@ final class ProtoCodec {
         Usage usage = p.hasUsage()
                 ? new Usage(u.getPromptTokens(), u.getCachedPromptTokens(), u.getCompletionTokens())
                 : null;
-        if (reason == null) {
-            return new TokenDelta(ids, null, usage);
+        java.util.List<dev.tandem.api.engine.TokenLogprob> logprobs = null;
+        if (p.getLogprobsCount() > 0) {
+            logprobs = new java.util.ArrayList<>();
+            for (var lp : p.getLogprobsList()) {
+                int[] top = new int[lp.getTopIdsCount()];
+                float[] topLp = new float[top.length];
+                for (int i = 0; i < top.length; i++) {
+                    top[i] = lp.getTopIds(i);
+                    topLp[i] = lp.getTopLogprobs(i);
+                }
+                logprobs.add(new dev.tandem.api.engine.TokenLogprob(lp.getTokenId(), lp.getLogprob(), top, topLp));
+            }
         }
-        return TokenDelta.finished(ids, reason, usage == null ? new Usage(0, 0, 0) : usage);
+        if (reason == null) {
+            return new TokenDelta(ids, null, usage, logprobs);
+        }
+        return new TokenDelta(ids, reason, usage == null ? new Usage(0, 0, 0) : usage, logprobs);
     }
 
     static KvState toProto(KvStateDump d) {
