@@ -32,6 +32,21 @@ public final class ModelLoader {
         if (cached.isPresent()) {
             return HuggingFaceLoader.load(cached.get());
         }
+        String endpoint = HubDownloader.configuredEndpoint();
+        if (HuggingFaceCache.isRepoId(reference) && endpoint != null) {
+            try {
+                return HuggingFaceLoader.load(new HubDownloader(endpoint, System.err).download(reference));
+            } catch (IOException e) {
+                throw new IOException(
+                        "'" + reference + "' is not in the Hugging Face cache ("
+                                + HuggingFaceCache.home().resolve("hub") + ") and downloading it from " + endpoint
+                                + " failed: " + e.getMessage(),
+                        e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while downloading " + reference, e);
+            }
+        }
         if (HuggingFaceCache.isRepoId(reference)) {
             throw new IOException("no model at " + reference + " and no '" + reference + "' in the Hugging Face cache ("
                     + HuggingFaceCache.home().resolve("hub") + "); download it first (e.g. huggingface-cli download "

@@ -26,6 +26,7 @@ class HuggingFaceCacheTest {
     @AfterEach
     void restore() {
         System.clearProperty("tandem.hf.home");
+        System.clearProperty("tandem.hf.endpoint");
     }
 
     private Path snapshot(String repo, String rev) throws IOException {
@@ -52,6 +53,7 @@ class HuggingFaceCacheTest {
 
     @Test
     void aRepoNotInTheCacheIsAClearError() {
+        System.setProperty("tandem.hf.endpoint", "http://127.0.0.1:1"); // nothing listens: the download fails at once
         assertThat(HuggingFaceCache.isRepoId("meta-llama/Llama-3.2-1B")).isTrue();
         assertThatThrownBy(() -> ModelLoader.load("meta-llama/Llama-3.2-1B"))
                 .hasMessageContaining("Hugging Face cache")
