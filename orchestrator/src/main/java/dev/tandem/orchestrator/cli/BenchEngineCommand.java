@@ -18,6 +18,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,17 +30,14 @@ import picocli.CommandLine.Option;
 @Command(name = "engine", mixinStandardHelpOptions = true, description = "Prefill and decode speed of one engine.")
 public final class BenchEngineCommand implements Callable<Integer> {
 
+    @Mixin
+    ComputeOptions compute;
+
     @Option(names = "--model", required = true, description = "Model reference (file, directory or random:SHAPE).")
     String model;
 
     @Option(names = "--engine", defaultValue = "native", description = "Engine (default: ${DEFAULT-VALUE}).")
     String engine;
-
-    @Option(
-            names = "--dtype",
-            defaultValue = "f32",
-            description = "Weights: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
-    String dtype;
 
     @Option(names = "--batch", defaultValue = "1", description = "Concurrent sequences (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -50,9 +48,6 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--gen-len", defaultValue = "128", description = "Generated tokens (default: ${DEFAULT-VALUE}).")
     int genLen;
 
-    @Option(names = "--threads", description = "Compute threads (default: the cores).")
-    Integer threads;
-
     @Option(names = "--json", description = "Print the result as one JSON object on the last stdout line.")
     boolean json;
 
@@ -61,10 +56,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
         if (batch < 1 || promptLen < 1 || genLen < 2) {
             throw new IllegalArgumentException("--batch and --prompt-len must be >= 1, --gen-len >= 2");
         }
-        Map<String, String> options = new java.util.HashMap<>(Map.of("dtype", dtype));
-        if (threads != null) {
-            options.put("threads", String.valueOf(threads));
-        }
+        Map<String, String> options = compute.engineOptions();
         EngineConfig config = EngineConfig.builder()
                 .workerId("bench")
                 .model(model)
@@ -81,11 +73,11 @@ public final class BenchEngineCommand implements Callable<Integer> {
             long decoded = (long) batch * (genLen - 1);
             ObjectNode o = Json.object();
             o.put("model", model);
-            o.put("dtype", dtype);
+            o.put("dtype", compute.dtype);
             o.put("batch", batch);
             o.put("prompt_len", promptLen);
             o.put("gen_len", genLen);
-            o.put("threads", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+            o.put("threads", compute.threadCount());
             o.put("prefill_tok_s", round((double) batch * promptLen / prefillS));
             o.put("decode_tok_s", round(decoded / decodeS));
             o.put("decode_s", round(decodeS));

@@ -18,6 +18,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,6 +30,9 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Generate from a prompt of token ids with one in-process engine.")
 public final class GenerateCommand implements java.util.concurrent.Callable<Integer> {
+
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--model", required = true, description = "Model: a llama2.c checkpoint.")
     String model;
@@ -68,15 +72,6 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
             description = "ids (one line of comma-separated ids) or text (default: ${DEFAULT-VALUE}).")
     String output;
 
-    @Option(names = "--threads", description = "Compute threads (default: the cores).")
-    Integer threads;
-
-    @Option(
-            names = "--dtype",
-            defaultValue = "f32",
-            description = "Weights: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
-    String dtype;
-
     @Override
     public Integer call() throws Exception {
         if (!output.equals("ids") && !output.equals("text")) {
@@ -93,10 +88,7 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
                             + " (a tokenizer.json in its directory, or tokenizer.bin beside a llama2.c file);"
                             + " use --prompt-ids and --output ids"));
         }
-        Map<String, String> options = new java.util.HashMap<>(Map.of("dtype", dtype));
-        if (threads != null) {
-            options.put("threads", String.valueOf(threads));
-        }
+        Map<String, String> options = compute.engineOptions();
         EngineConfig config = EngineConfig.builder()
                 .workerId("generate")
                 .model(model)

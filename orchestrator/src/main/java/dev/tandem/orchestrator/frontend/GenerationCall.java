@@ -56,7 +56,6 @@ final class GenerationCall {
     private Generation generation;
     private String workerId;
     private String dispatchId;
-    private int overlapBlocks;
     private int maxTokens;
     private int cachedPromptTokens = -1;
     private int migrations;
@@ -129,7 +128,6 @@ final class GenerationCall {
                 generation = worker.get().client().generate(request, listener(queue));
                 deltas = queue;
                 workerId = d.workerId();
-                overlapBlocks = d.overlapBlocks();
                 return workerId;
             } catch (EngineException e) {
                 router.finish(dispatchId);
@@ -152,10 +150,6 @@ final class GenerationCall {
             s[prompt.length + i] = generated.get(i);
         }
         return s;
-    }
-
-    int overlapBlocks() {
-        return overlapBlocks;
     }
 
     private TokenListener listener(LinkedBlockingQueue<Object> queue) {

@@ -3,7 +3,6 @@ package dev.tandem.orchestrator.frontend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tandem.api.engine.FinishReason;
 import dev.tandem.api.engine.Usage;
 import dev.tandem.api.proto.ModelCard;
 import dev.tandem.api.tokenizer.ByteLevelTokenizer;
@@ -170,10 +169,6 @@ public final class OpenAiService {
             g += u.completionTokens();
         }
         return new Usage(p, c, g);
-    }
-
-    static String finishName(FinishReason r) {
-        return r.openAiName();
     }
 
     static ArrayNode ids(ArrayNode target, List<Integer> ids) {

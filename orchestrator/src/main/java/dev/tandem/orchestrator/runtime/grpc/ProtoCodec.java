@@ -12,7 +12,6 @@ import dev.tandem.api.proto.KvState;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.HashSet;
-import java.util.Set;
 
 /** Engine records ↔ request-plane protobuf messages, and engine errors ↔ gRPC statuses. */
 final class ProtoCodec {
@@ -183,9 +182,5 @@ final class ProtoCodec {
             default -> EngineException.Kind.UNAVAILABLE;
         };
         return new EngineException(kind, msg, t);
-    }
-
-    static Set<Integer> none() {
-        return Set.of();
     }
 }
