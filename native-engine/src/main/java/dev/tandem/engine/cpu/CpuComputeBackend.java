@@ -57,6 +57,8 @@ public final class CpuComputeBackend implements ComputeBackend {
     private final int[] kvOffsets = new int[MICRO_BATCH];
     private final int[] sampleSlot = new int[MICRO_BATCH];
     private final float[] invFreq;
+    private final float[][] ropeCos;
+    private final float[][] ropeSin;
 
     public CpuComputeBackend(LlamaConfig config, LlamaWeights weights, int kvBlocks, int blockSize, int threads) {
         this.c = config;
@@ -74,6 +76,8 @@ public final class CpuComputeBackend implements ComputeBackend {
         hb2 = new float[MICRO_BATCH][c.hiddenDim()];
         att = new float[this.threads][c.contextLength()];
         invFreq = c.ropeInverseFrequencies();
+        ropeCos = new float[MICRO_BATCH][c.headDim() / 2];
+        ropeSin = new float[MICRO_BATCH][c.headDim() / 2];
     }
 
     /** KV capacity in blocks that fits {@code bytes} of memory for this model. */
@@ -187,6 +191,7 @@ public final class CpuComputeBackend implements ComputeBackend {
             w.embedding().row(tokens[t], x[t]);
             kvOffsets[t] = kv.offset(tables[t], positions[t]);
         }
+        ropeTables(n);
         for (int l = 0; l < c.layers(); l++) {
             for (int t = 0; t < n; t++) {
                 VectorOps.rmsNorm(xb[t], x[t], w.attnNorm()[l], dim, c.normEps());
@@ -206,12 +211,12 @@ public final class CpuComputeBackend implements ComputeBackend {
                     normHeads(q[t], c.heads(), qkNorm.q());
                     normHeads(k[t], c.kvHeads(), qkNorm.k());
                 }
-                rope(q[t], c.heads(), positions[t]);
-                rope(k[t], c.kvHeads(), positions[t]);
+                rope(q[t], c.heads(), t);
+                rope(k[t], c.kvHeads(), t);
                 System.arraycopy(k[t], 0, keys, kvOffsets[t], kvDim);
                 System.arraycopy(v[t], 0, values, kvOffsets[t], kvDim);
             }
-            parallel(n, (part, from, to) -> attend(keys, values, att[part], from, to));
+            parallel(n * c.heads(), (part, from, to) -> attend(keys, values, att[part], from, to));
             matMul(w.wo()[l], xb, xb2, n);
             for (int t = 0; t < n; t++) {
                 float[] xt = x[t];
@@ -221,15 +226,7 @@ public final class CpuComputeBackend implements ComputeBackend {
                 }
                 VectorOps.rmsNorm(xb[t], xt, w.ffnNorm()[l], dim, c.normEps());
             }
-            matMul2(w.w1()[l], hb, w.w3()[l], hb2, xb, n);
-            for (int t = 0; t < n; t++) {
-                float[] g = hb[t];
-                float[] u = hb2[t];
-                for (int i = 0; i < c.hiddenDim(); i++) {
-                    float gi = g[i];
-                    g[i] = gi / (1f + (float) Math.exp(-gi)) * u[i];
-                }
-            }
+            gatedUp(w.w1()[l], w.w3()[l], n);
             matMul(w.w2()[l], hb, xb2, n);
             for (int t = 0; t < n; t++) {
                 float[] xt = x[t];
@@ -241,25 +238,35 @@ public final class CpuComputeBackend implements ComputeBackend {
         }
     }
 
-    /** Causal attention of positions [from, to) over their own sequences, into {@code xb}. */
+    /**
+     * Causal attention for items [from, to) of the (position, head) pairs of the micro-batch, into {@code xb}:
+     * heads are independent, so even a single decode position spreads over the team.
+     */
     private void attend(float[] keys, float[] values, float[] a, int from, int to) {
         int hs = c.headDim();
+        int heads = c.heads();
+        int bs = kv.blockSize;
+        int kvDim = c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int t = from; t < to; t++) {
+        for (int item = from; item < to; item++) {
+            int t = item / heads;
+            int h = item - t * heads;
             int pos = positions[t];
             int[] table = tables[t];
             float[] out = xb[t];
-            Arrays.fill(out, 0, c.qDim(), 0f);
-            for (int h = 0; h < c.heads(); h++) {
-                int qo = h * hs;
-                int ko = (h / c.groupSize()) * hs;
-                for (int p = 0; p <= pos; p++) {
-                    a[p] = VectorOps.dot(q[t], qo, keys, kv.offset(table, p) + ko, hs) * scale;
-                }
-                VectorOps.softmax(a, 0, pos + 1);
-                for (int p = 0; p <= pos; p++) {
-                    VectorOps.axpy(a[p], values, kv.offset(table, p) + ko, out, qo, hs);
-                }
+            int qo = h * hs;
+            int ko = (h / c.groupSize()) * hs;
+            int len = pos + 1;
+            // Block by block: the positions of a block lie kvDim floats apart, so no per-position lookup.
+            for (int b = 0, p = 0; p < len; b++, p += bs) {
+                int base = table[b] * bs * kvDim + ko;
+                VectorOps.dots(q[t], qo, keys, base, kvDim, Math.min(bs, len - p), hs, scale, a, p);
+            }
+            VectorOps.softmax(a, 0, len);
+            Arrays.fill(out, qo, qo + hs, 0f);
+            for (int b = 0, p = 0; p < len; b++, p += bs) {
+                int base = table[b] * bs * kvDim + ko;
+                VectorOps.weightedSum(a, p, values, base, kvDim, Math.min(bs, len - p), hs, out, qo);
             }
         }
     }
@@ -287,16 +294,29 @@ public final class CpuComputeBackend implements ComputeBackend {
         }
     }
 
-    /** Rotates each head of {@code vec} for position {@code pos}: pairs (2i, 2i+1) or (i, i + hs/2). */
-    private void rope(float[] vec, int heads, int pos) {
+    /** The rotation angles' cosines and sines of each position of the micro-batch, shared by all layers. */
+    private void ropeTables(int n) {
+        int half = c.headDim() / 2;
+        for (int t = 0; t < n; t++) {
+            for (int i = 0; i < half; i++) {
+                float val = positions[t] * invFreq[i];
+                ropeCos[t][i] = (float) Math.cos(val);
+                ropeSin[t][i] = (float) Math.sin(val);
+            }
+        }
+    }
+
+    /** Rotates each head of {@code vec} by position {@code t}'s angles: pairs (2i, 2i+1) or (i, i + hs/2). */
+    private void rope(float[] vec, int heads, int t) {
         int hs = c.headDim();
         int half = hs / 2;
-        for (int i = 0; i < half; i++) {
-            float val = pos * invFreq[i];
-            float cos = (float) Math.cos(val);
-            float sin = (float) Math.sin(val);
-            for (int h = 0; h < heads; h++) {
-                int o = h * hs;
+        float[] cosT = ropeCos[t];
+        float[] sinT = ropeSin[t];
+        for (int h = 0; h < heads; h++) {
+            int o = h * hs;
+            for (int i = 0; i < half; i++) {
+                float cos = cosT[i];
+                float sin = sinT[i];
                 int a = c.rotateHalf() ? o + i : o + 2 * i;
                 int b = c.rotateHalf() ? o + i + half : o + 2 * i + 1;
                 float v0 = vec[a];
@@ -313,18 +333,25 @@ public final class CpuComputeBackend implements ComputeBackend {
             m.matMul(in, out, n, 0, rows);
             return;
         }
-        team.run(rows, (part, from, to) -> m.matMul(in, out, n, from, to));
+        team.run(rows, 2, (part, from, to) -> m.matMul(in, out, n, from, to));
     }
 
-    /** Two products of the same input in one parallel region (one synchronisation instead of two). */
-    private void matMul2(Matrix a, float[][] outA, Matrix b, float[][] outB, float[][] in, int n) {
-        int ra = a.rows();
-        team.run(ra + b.rows(), (part, from, to) -> {
-            if (from < ra) {
-                a.matMul(in, outA, n, from, Math.min(to, ra));
-            }
-            if (to > ra) {
-                b.matMul(in, outB, n, Math.max(from, ra) - ra, to - ra);
+    /**
+     * The gated feed-forward up-projection: {@code hb = silu(w1 · xb) ⊙ (w3 · xb)}. Each chunk of hidden rows takes
+     * both products and applies the gate to its own rows, so the gate runs in parallel and costs no extra
+     * synchronisation.
+     */
+    private void gatedUp(Matrix w1, Matrix w3, int n) {
+        team.run(w1.rows(), 2, (part, from, to) -> {
+            w1.matMul(xb, hb, n, from, to);
+            w3.matMul(xb, hb2, n, from, to);
+            for (int t = 0; t < n; t++) {
+                float[] g = hb[t];
+                float[] u = hb2[t];
+                for (int i = from; i < to; i++) {
+                    float gi = g[i];
+                    g[i] = gi / (1f + (float) Math.exp(-gi)) * u[i];
+                }
             }
         });
     }
@@ -334,7 +361,7 @@ public final class CpuComputeBackend implements ComputeBackend {
             Matrix a, float[][] outA, Matrix b, float[][] outB, Matrix c3, float[][] outC, float[][] in, int n) {
         int ra = a.rows();
         int rb = b.rows();
-        team.run(ra + rb + c3.rows(), (part, from, to) -> {
+        team.run(ra + rb + c3.rows(), 2, (part, from, to) -> {
             if (from < ra) {
                 a.matMul(in, outA, n, from, Math.min(to, ra));
             }

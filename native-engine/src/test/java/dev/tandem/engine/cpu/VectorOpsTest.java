@@ -70,4 +70,54 @@ class VectorOpsTest {
         }
         assertThat(sum).isCloseTo(1.0, within(1e-5));
     }
+
+    @Property(tries = 200)
+    void attentionScoresOverStridedKeysMatchScalar(
+            @ForAll @IntRange(min = 1, max = 140) int n,
+            @ForAll @IntRange(min = 0, max = 11) int count,
+            @ForAll @IntRange(min = 0, max = 5) int gap,
+            @ForAll long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int stride = n + gap;
+        float[] q = random(r, n + 3);
+        float[] k = random(r, 7 + count * stride);
+        float[] out = random(r, count + 2);
+        float[] expected = out.clone();
+        for (int j = 0; j < count; j++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                s += (double) q[3 + i] * k[7 + j * stride + i];
+            }
+            expected[2 + j] = (float) (s * 0.5);
+        }
+        VectorOps.dots(q, 3, k, 7, stride, count, n, 0.5f, out, 2);
+        for (int j = 0; j < out.length; j++) {
+            assertThat(out[j]).isCloseTo(expected[j], within(1e-4f * (1 + (float) Math.sqrt(n))));
+        }
+    }
+
+    @Property(tries = 200)
+    void attentionWeightedSumOverStridedValuesMatchesScalar(
+            @ForAll @IntRange(min = 1, max = 140) int n,
+            @ForAll @IntRange(min = 0, max = 11) int count,
+            @ForAll @IntRange(min = 0, max = 5) int gap,
+            @ForAll long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int stride = n + gap;
+        float[] a = random(r, count + 1);
+        float[] v = random(r, 5 + count * stride);
+        float[] out = random(r, n + 4);
+        float[] expected = out.clone();
+        for (int i = 0; i < n; i++) {
+            double s = out[4 + i];
+            for (int j = 0; j < count; j++) {
+                s += (double) a[1 + j] * v[5 + j * stride + i];
+            }
+            expected[4 + i] = (float) s;
+        }
+        VectorOps.weightedSum(a, 1, v, 5, stride, count, n, out, 4);
+        for (int i = 0; i < out.length; i++) {
+            assertThat(out[i]).isCloseTo(expected[i], within(1e-4f * (1 + count)));
+        }
+    }
 }
