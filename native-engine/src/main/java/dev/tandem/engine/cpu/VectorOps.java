@@ -16,6 +16,11 @@ public final class VectorOps {
 
     private VectorOps() {}
 
+    /** Floats per vector of the preferred species. */
+    public static int lanes() {
+        return L;
+    }
+
     /** {@code Σ a[ao + i] · b[bo + i]} for i in [0, n). */
     public static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
@@ -222,6 +227,83 @@ public final class VectorOps {
         }
     }
 
+    /**
+     * Sixteen dot products, four weight rows by four vectors, with sixteen accumulators: each loaded weight vector
+     * feeds four products and each loaded input vector four more, so a batched product is bound by the multiply-add
+     * units rather than by loads. {@code out[4k + j] = Σ w[wo_k + i] · xj[i]}; {@code n} a multiple of the lanes.
+     */
+    public static void dot4x4(
+            float[] w,
+            int wo0,
+            int wo1,
+            int wo2,
+            int wo3,
+            float[] x0,
+            float[] x1,
+            float[] x2,
+            float[] x3,
+            int n,
+            float[] out) {
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector b0 = a0;
+        FloatVector b1 = a0;
+        FloatVector b2 = a0;
+        FloatVector b3 = a0;
+        FloatVector c0 = a0;
+        FloatVector c1 = a0;
+        FloatVector c2 = a0;
+        FloatVector c3 = a0;
+        FloatVector d0 = a0;
+        FloatVector d1 = a0;
+        FloatVector d2 = a0;
+        FloatVector d3 = a0;
+        for (int i = 0; i < n; i += L) {
+            FloatVector v0 = FloatVector.fromArray(S, x0, i);
+            FloatVector v1 = FloatVector.fromArray(S, x1, i);
+            FloatVector v2 = FloatVector.fromArray(S, x2, i);
+            FloatVector v3 = FloatVector.fromArray(S, x3, i);
+            FloatVector w0 = FloatVector.fromArray(S, w, wo0 + i);
+            a0 = w0.fma(v0, a0);
+            a1 = w0.fma(v1, a1);
+            a2 = w0.fma(v2, a2);
+            a3 = w0.fma(v3, a3);
+            FloatVector w1 = FloatVector.fromArray(S, w, wo1 + i);
+            b0 = w1.fma(v0, b0);
+            b1 = w1.fma(v1, b1);
+            b2 = w1.fma(v2, b2);
+            b3 = w1.fma(v3, b3);
+            FloatVector w2 = FloatVector.fromArray(S, w, wo2 + i);
+            c0 = w2.fma(v0, c0);
+            c1 = w2.fma(v1, c1);
+            c2 = w2.fma(v2, c2);
+            c3 = w2.fma(v3, c3);
+            FloatVector w3 = FloatVector.fromArray(S, w, wo3 + i);
+            d0 = w3.fma(v0, d0);
+            d1 = w3.fma(v1, d1);
+            d2 = w3.fma(v2, d2);
+            d3 = w3.fma(v3, d3);
+        }
+        out[0] = a0.reduceLanes(VectorOperators.ADD);
+        out[1] = a1.reduceLanes(VectorOperators.ADD);
+        out[2] = a2.reduceLanes(VectorOperators.ADD);
+        out[3] = a3.reduceLanes(VectorOperators.ADD);
+        out[4] = b0.reduceLanes(VectorOperators.ADD);
+        out[5] = b1.reduceLanes(VectorOperators.ADD);
+        out[6] = b2.reduceLanes(VectorOperators.ADD);
+        out[7] = b3.reduceLanes(VectorOperators.ADD);
+        out[8] = c0.reduceLanes(VectorOperators.ADD);
+        out[9] = c1.reduceLanes(VectorOperators.ADD);
+        out[10] = c2.reduceLanes(VectorOperators.ADD);
+        out[11] = c3.reduceLanes(VectorOperators.ADD);
+        out[12] = d0.reduceLanes(VectorOperators.ADD);
+        out[13] = d1.reduceLanes(VectorOperators.ADD);
+        out[14] = d2.reduceLanes(VectorOperators.ADD);
+        out[15] = d3.reduceLanes(VectorOperators.ADD);
+    }
+
     /** {@code y[yo + i] += alpha · x[xo + i]} for i in [0, n). */
     public static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;
@@ -245,10 +327,18 @@ public final class VectorOps {
         }
     }
 
-    /** In-place softmax of x[o, o + n). */
+    /**
+     * In-place softmax of x[o, o + n). The exponential stays scalar {@link Math#exp}: the Vector API's EXP measured
+     * slower here (attention 50% slower in a batch-32 decode), likely because it has no intrinsic on this CPU.
+     */
     public static void softmax(float[] x, int o, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        int vn = n / L * L;
+        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < vn; i += L) {
+            vmax = vmax.max(FloatVector.fromArray(S, x, o + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (int i = vn; i < n; i++) {
             max = Math.max(max, x[o + i]);
         }
         float sum = 0;
@@ -258,7 +348,11 @@ public final class VectorOps {
             sum += e;
         }
         float inv = 1 / sum;
-        for (int i = 0; i < n; i++) {
+        FloatVector vinv = FloatVector.broadcast(S, inv);
+        for (int i = 0; i < vn; i += L) {
+            FloatVector.fromArray(S, x, o + i).mul(vinv).intoArray(x, o + i);
+        }
+        for (int i = vn; i < n; i++) {
             x[o + i] *= inv;
         }
     }

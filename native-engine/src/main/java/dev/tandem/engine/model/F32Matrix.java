@@ -44,6 +44,38 @@ public final class F32Matrix implements Matrix {
         float[] acc8 = new float[8];
         int r0 = from;
         int fullTokens = n / 4 * 4;
+        if (fullTokens > 0 && cols % VectorOps.lanes() == 0) {
+            // Four rows by four tokens: sixteen independent products per pass over the columns.
+            float[] acc16 = new float[16];
+            for (; r0 + 4 <= to; r0 += 4) {
+                int wa = r0 * cols;
+                for (int t = 0; t < fullTokens; t += 4) {
+                    VectorOps.dot4x4(
+                            w,
+                            wa,
+                            wa + cols,
+                            wa + 2 * cols,
+                            wa + 3 * cols,
+                            xs[t],
+                            xs[t + 1],
+                            xs[t + 2],
+                            xs[t + 3],
+                            cols,
+                            acc16);
+                    for (int k = 0; k < 4; k++) {
+                        outs[t][r0 + k] = acc16[4 * k];
+                        outs[t + 1][r0 + k] = acc16[4 * k + 1];
+                        outs[t + 2][r0 + k] = acc16[4 * k + 2];
+                        outs[t + 3][r0 + k] = acc16[4 * k + 3];
+                    }
+                }
+                for (int t = fullTokens; t < n; t++) {
+                    for (int k = 0; k < 4; k++) {
+                        outs[t][r0 + k] = VectorOps.dot(w, wa + k * cols, xs[t], 0, cols);
+                    }
+                }
+            }
+        }
         if (fullTokens > 0) {
             // Pairs of rows by groups of four tokens: each weight vector loaded once feeds four products.
             for (; r0 + 2 <= to; r0 += 2) {

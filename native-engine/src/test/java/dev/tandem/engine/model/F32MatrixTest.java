@@ -3,6 +3,7 @@ package dev.tandem.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.tandem.engine.cpu.VectorOps;
 import java.util.SplittableRandom;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -17,6 +18,20 @@ class F32MatrixTest {
             @ForAll @IntRange(min = 1, max = 90) int cols,
             @ForAll @IntRange(min = 1, max = 11) int tokens,
             @ForAll long seed) {
+        check(rows, cols, tokens, seed);
+    }
+
+    /** Whole vectors per row take the four-rows-by-four-tokens kernel. */
+    @Property(tries = 100)
+    void matMulMatchesScalarWhenRowsAreWholeVectors(
+            @ForAll @IntRange(min = 1, max = 37) int rows,
+            @ForAll @IntRange(min = 1, max = 5) int vectors,
+            @ForAll @IntRange(min = 1, max = 11) int tokens,
+            @ForAll long seed) {
+        check(rows, vectors * VectorOps.lanes(), tokens, seed);
+    }
+
+    private static void check(int rows, int cols, int tokens, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
