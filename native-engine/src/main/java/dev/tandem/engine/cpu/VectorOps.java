@@ -87,59 +87,6 @@ public final class VectorOps {
     }
 
     /**
-     * Eight dot products, two weight rows by four vectors, with eight independent accumulators (enough to hide
-     * the FMA latency): {@code out[2j + k] = Σ w[wo_k + i] · xj[i]}.
-     */
-    public static void dot2x4(
-            float[] w, int wo0, int wo1, float[] x0, float[] x1, float[] x2, float[] x3, int n, float[] out) {
-        FloatVector a0 = FloatVector.zero(S);
-        FloatVector a1 = FloatVector.zero(S);
-        FloatVector a2 = FloatVector.zero(S);
-        FloatVector a3 = FloatVector.zero(S);
-        FloatVector b0 = FloatVector.zero(S);
-        FloatVector b1 = FloatVector.zero(S);
-        FloatVector b2 = FloatVector.zero(S);
-        FloatVector b3 = FloatVector.zero(S);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector w0 = FloatVector.fromArray(S, w, wo0 + i);
-            FloatVector w1 = FloatVector.fromArray(S, w, wo1 + i);
-            FloatVector v0 = FloatVector.fromArray(S, x0, i);
-            FloatVector v1 = FloatVector.fromArray(S, x1, i);
-            FloatVector v2 = FloatVector.fromArray(S, x2, i);
-            FloatVector v3 = FloatVector.fromArray(S, x3, i);
-            a0 = w0.fma(v0, a0);
-            a1 = w0.fma(v1, a1);
-            a2 = w0.fma(v2, a2);
-            a3 = w0.fma(v3, a3);
-            b0 = w1.fma(v0, b0);
-            b1 = w1.fma(v1, b1);
-            b2 = w1.fma(v2, b2);
-            b3 = w1.fma(v3, b3);
-        }
-        out[0] = a0.reduceLanes(VectorOperators.ADD);
-        out[1] = b0.reduceLanes(VectorOperators.ADD);
-        out[2] = a1.reduceLanes(VectorOperators.ADD);
-        out[3] = b1.reduceLanes(VectorOperators.ADD);
-        out[4] = a2.reduceLanes(VectorOperators.ADD);
-        out[5] = b2.reduceLanes(VectorOperators.ADD);
-        out[6] = a3.reduceLanes(VectorOperators.ADD);
-        out[7] = b3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float u = w[wo0 + i];
-            float v = w[wo1 + i];
-            out[0] += u * x0[i];
-            out[1] += v * x0[i];
-            out[2] += u * x1[i];
-            out[3] += v * x1[i];
-            out[4] += u * x2[i];
-            out[5] += v * x2[i];
-            out[6] += u * x3[i];
-            out[7] += v * x3[i];
-        }
-    }
-
-    /**
      * Attention scores over {@code count} keys stored {@code stride} floats apart (the positions of one KV block):
      * {@code out[oo + j] = scale · Σ q[qo + i] · k[ko + j·stride + i]} for i in [0, n). Four keys at a time, so
      * their reductions overlap.

@@ -98,9 +98,27 @@ public final class Bf16Matrix implements Matrix {
     }
 
     @Override
+    public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
+        if (n == 1) {
+            matVec(xs[0], outs[0], from, to);
+            return;
+        }
+        WidenedRows.matMul(cols, this::decode, xs, outs, n, from, to);
+    }
+
+    @Override
     public void row(int r, float[] out) {
-        for (int c = 0; c < cols; c++) {
-            out[c] = toFloat(w[r * cols + c]);
+        decode(r, out, 0);
+    }
+
+    private void decode(int r, float[] dst, int off) {
+        int base = r * cols;
+        int c = 0;
+        for (; c + L <= cols; c += L) {
+            widen(base + c).intoArray(dst, off + c);
+        }
+        for (; c < cols; c++) {
+            dst[off + c] = toFloat(w[base + c]);
         }
     }
 }

@@ -41,76 +41,57 @@ public final class F32Matrix implements Matrix {
             matVec(xs[0], outs[0], from, to);
             return;
         }
-        float[] acc8 = new float[8];
-        int r0 = from;
-        int fullTokens = n / 4 * 4;
-        if (fullTokens > 0 && cols % VectorOps.lanes() == 0) {
-            // Four rows by four tokens: sixteen independent products per pass over the columns.
-            float[] acc16 = new float[16];
-            for (; r0 + 4 <= to; r0 += 4) {
-                int wa = r0 * cols;
-                for (int t = 0; t < fullTokens; t += 4) {
-                    VectorOps.dot4x4(
-                            w,
-                            wa,
-                            wa + cols,
-                            wa + 2 * cols,
-                            wa + 3 * cols,
-                            xs[t],
-                            xs[t + 1],
-                            xs[t + 2],
-                            xs[t + 3],
-                            cols,
-                            acc16);
-                    for (int k = 0; k < 4; k++) {
-                        outs[t][r0 + k] = acc16[4 * k];
-                        outs[t + 1][r0 + k] = acc16[4 * k + 1];
-                        outs[t + 2][r0 + k] = acc16[4 * k + 2];
-                        outs[t + 3][r0 + k] = acc16[4 * k + 3];
-                    }
-                }
-                for (int t = fullTokens; t < n; t++) {
-                    for (int k = 0; k < 4; k++) {
-                        outs[t][r0 + k] = VectorOps.dot(w, wa + k * cols, xs[t], 0, cols);
-                    }
-                }
-            }
+        for (int r = from; r < to; r += 4) {
+            products(w, r * cols, cols, Math.min(4, to - r), xs, outs, n, r);
         }
-        if (fullTokens > 0) {
-            // Pairs of rows by groups of four tokens: each weight vector loaded once feeds four products.
-            for (; r0 + 2 <= to; r0 += 2) {
-                int wa = r0 * cols;
-                int wb = wa + cols;
-                for (int t = 0; t < fullTokens; t += 4) {
-                    VectorOps.dot2x4(w, wa, wb, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], cols, acc8);
-                    outs[t][r0] = acc8[0];
-                    outs[t][r0 + 1] = acc8[1];
-                    outs[t + 1][r0] = acc8[2];
-                    outs[t + 1][r0 + 1] = acc8[3];
-                    outs[t + 2][r0] = acc8[4];
-                    outs[t + 2][r0 + 1] = acc8[5];
-                    outs[t + 3][r0] = acc8[6];
-                    outs[t + 3][r0 + 1] = acc8[7];
-                }
-                for (int t = fullTokens; t < n; t++) {
-                    outs[t][r0] = VectorOps.dot(w, wa, xs[t], 0, cols);
-                    outs[t][r0 + 1] = VectorOps.dot(w, wb, xs[t], 0, cols);
+    }
+
+    /**
+     * Up to four rows stored one after another at {@code w[base]} times every token:
+     * {@code outs[t][outRow + k] = Σ_c w[base + k·cols + c] · xs[t][c]} for k below {@code count}, t below n. Four
+     * whole-vector rows by four tokens at a time take the sixteen-accumulator kernel; the rest fall back to one row
+     * by four tokens, then one by one. Also the batched path of the compact types, over rows widened to f32.
+     */
+    static void products(float[] w, int base, int cols, int count, float[][] xs, float[][] outs, int n, int outRow) {
+        int quads = n / 4 * 4;
+        int t = 0;
+        if (count == 4 && cols % VectorOps.lanes() == 0) {
+            float[] acc = new float[16];
+            for (; t < quads; t += 4) {
+                VectorOps.dot4x4(
+                        w,
+                        base,
+                        base + cols,
+                        base + 2 * cols,
+                        base + 3 * cols,
+                        xs[t],
+                        xs[t + 1],
+                        xs[t + 2],
+                        xs[t + 3],
+                        cols,
+                        acc);
+                for (int k = 0; k < 4; k++) {
+                    outs[t][outRow + k] = acc[4 * k];
+                    outs[t + 1][outRow + k] = acc[4 * k + 1];
+                    outs[t + 2][outRow + k] = acc[4 * k + 2];
+                    outs[t + 3][outRow + k] = acc[4 * k + 3];
                 }
             }
         }
         float[] acc = new float[4];
-        for (int r = r0; r < to; r++) {
-            int wo = r * cols;
-            int t = 0;
-            for (; t + 4 <= n; t += 4) {
-                VectorOps.dot4(w, wo, xs[t], xs[t + 1], xs[t + 2], xs[t + 3], cols, acc);
-                outs[t][r] = acc[0];
-                outs[t + 1][r] = acc[1];
-                outs[t + 2][r] = acc[2];
-                outs[t + 3][r] = acc[3];
+        for (int k = 0; k < count; k++) {
+            int wo = base + k * cols;
+            int r = outRow + k;
+            int u = t;
+            for (; u < quads; u += 4) {
+                VectorOps.dot4(w, wo, xs[u], xs[u + 1], xs[u + 2], xs[u + 3], cols, acc);
+                outs[u][r] = acc[0];
+                outs[u + 1][r] = acc[1];
+                outs[u + 2][r] = acc[2];
+                outs[u + 3][r] = acc[3];
             }
-            for (; t < n; t++) {
-                outs[t][r] = VectorOps.dot(w, wo, xs[t], 0, cols);
+            for (; u < n; u++) {
+                outs[u][r] = VectorOps.dot(w, wo, xs[u], 0, cols);
             }
         }
     }

@@ -122,9 +122,33 @@ public final class Q8Matrix implements Matrix {
     }
 
     @Override
+    public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
+        if (n == 1) {
+            matVec(xs[0], outs[0], from, to);
+            return;
+        }
+        WidenedRows.matMul(cols, this::decode, xs, outs, n, from, to);
+    }
+
+    @Override
     public void row(int r, float[] out) {
-        for (int c = 0; c < cols; c++) {
-            out[c] = q[r * cols + c] * scales[r * groupsPerRow + c / GROUP];
+        decode(r, out, 0);
+    }
+
+    private void decode(int r, float[] dst, int off) {
+        int base = r * cols;
+        int sb = r * groupsPerRow;
+        int c = 0;
+        if (cols % GROUP == 0) {
+            for (int g = 0; g < groupsPerRow; g++, c += GROUP) {
+                FloatVector scale = FloatVector.broadcast(F, scales[sb + g]);
+                for (int k = 0; k < GROUP; k += 8) {
+                    widen(base + c + k).mul(scale).intoArray(dst, off + c + k);
+                }
+            }
+        }
+        for (; c < cols; c++) {
+            dst[off + c] = q[base + c] * scales[sb + c / GROUP];
         }
     }
 }
