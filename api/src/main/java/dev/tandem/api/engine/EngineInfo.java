@@ -12,6 +12,8 @@ import java.util.Set;
  * @param vocabSize number of token ids
  * @param eosTokenIds ids that end generation unless ignore_eos
  * @param source the model reference the engine loaded (a path or hub name), or null for built-in models
+ * @param weightBytesPerToken bytes of weights one decode step reads per micro-batch (the memory traffic that bounds
+ *     batch-1 decode), or 0 where the engine does not know (simulated or remote engines)
  */
 public record EngineInfo(
         String modelName,
@@ -20,7 +22,8 @@ public record EngineInfo(
         int kvBlocks,
         int vocabSize,
         Set<Integer> eosTokenIds,
-        String source) {
+        String source,
+        long weightBytesPerToken) {
 
     public EngineInfo {
         eosTokenIds = Set.copyOf(eosTokenIds);
@@ -28,6 +31,17 @@ public record EngineInfo(
 
     public EngineInfo(
             String modelName, int blockSize, int contextLength, int kvBlocks, int vocabSize, Set<Integer> eosTokenIds) {
-        this(modelName, blockSize, contextLength, kvBlocks, vocabSize, eosTokenIds, null);
+        this(modelName, blockSize, contextLength, kvBlocks, vocabSize, eosTokenIds, null, 0);
+    }
+
+    public EngineInfo(
+            String modelName,
+            int blockSize,
+            int contextLength,
+            int kvBlocks,
+            int vocabSize,
+            Set<Integer> eosTokenIds,
+            String source) {
+        this(modelName, blockSize, contextLength, kvBlocks, vocabSize, eosTokenIds, source, 0);
     }
 }

@@ -86,7 +86,8 @@ public final class NativeEngineProvider implements EngineProvider {
         String name = o.getOrDefault(
                 "served-name", config.model() == null ? DEMO_NAME : ModelLoader.servedName(config.model()));
         Set<Integer> eos = c.eosTokenId() >= 0 ? Set.of(c.eosTokenId()) : Set.of();
-        EngineInfo info = new EngineInfo(name, bs, c.contextLength(), blocks, c.vocabSize(), eos, config.model());
+        EngineInfo info = new EngineInfo(
+                name, bs, c.contextLength(), blocks, c.vocabSize(), eos, config.model(), weights.bytesReadPerStep());
         SchedulerConfig sc =
                 new SchedulerConfig(bs, blocks, config.maxNumBatchedTokens(), config.maxNumSeqs(), c.contextLength());
         return new EngineCore(

@@ -66,6 +66,11 @@ public final class Bf16Matrix implements Matrix {
     }
 
     @Override
+    public long bytes() {
+        return (long) rows * cols * Short.BYTES;
+    }
+
+    @Override
     public void matVec(float[] x, float[] out, int from, int to) {
         for (int r = from; r < to; r++) {
             out[r] = dot(r * cols, x);

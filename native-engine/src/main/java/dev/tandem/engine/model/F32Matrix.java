@@ -29,6 +29,11 @@ public final class F32Matrix implements Matrix {
     }
 
     @Override
+    public long bytes() {
+        return (long) rows * cols * Float.BYTES;
+    }
+
+    @Override
     public void matVec(float[] x, float[] out, int from, int to) {
         for (int r = from; r < to; r++) {
             out[r] = VectorOps.dot(w, r * cols, x, 0, cols);

@@ -57,4 +57,18 @@ public record LlamaWeights(
             Matrix classifier) {
         this(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier, null, null);
     }
+
+    /**
+     * Bytes of weight matrices one forward step reads: every layer's projections and the classifier (an embedding
+     * lookup reads one row, not counted). For a batch-1 decode this is the memory traffic per token.
+     */
+    public long bytesReadPerStep() {
+        long total = classifier.bytes();
+        for (Matrix[] layer : new Matrix[][] {wq, wk, wv, wo, w1, w2, w3}) {
+            for (Matrix m : layer) {
+                total += m.bytes();
+            }
+        }
+        return total;
+    }
 }

@@ -24,6 +24,9 @@ public interface Matrix {
         }
     }
 
+    /** Bytes the weights occupy (and a full product reads). */
+    long bytes();
+
     /** One row as f32 (embedding lookups). */
     void row(int r, float[] out);
 }

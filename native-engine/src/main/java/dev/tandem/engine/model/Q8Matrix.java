@@ -65,6 +65,11 @@ public final class Q8Matrix implements Matrix {
     }
 
     @Override
+    public long bytes() {
+        return (long) q.length + (long) scales.length * Float.BYTES;
+    }
+
+    @Override
     public void matVec(float[] x, float[] out, int from, int to) {
         if (cols % GROUP == 0) {
             for (int r = from; r < to; r++) {

@@ -11,21 +11,26 @@ import dev.tandem.api.engine.StopConditions;
 import dev.tandem.api.engine.TokenDelta;
 import dev.tandem.api.engine.TokenListener;
 import dev.tandem.orchestrator.frontend.Json;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code tandem bench engine}: prefill and decode speed of one in-process engine. {@code batch} requests with random
- * prompts of {@code prompt-len} tokens start together; prefill tok/s is their prompt tokens over the time until the
- * last first token, decode tok/s the tokens generated after that over the time they took. A short untimed run
- * first lets the JIT compile the kernels. Flags and JSON fields are a contract.
+ * prompts of {@code prompt-len} tokens start together and each generates {@code warmup-tokens + gen-len} tokens.
+ * Prefill tok/s is the prompt tokens over the time until the last first token; decode tok/s counts the tokens after
+ * each sequence's warm-up tokens, from the moment the last sequence finished its warm-up to the end, so JIT
+ * compilation and the ramp-up stay out of it (a short untimed run before also compiles the prefill path). TTFT is
+ * per request; inter-token latency per generated token after the first. Flags and JSON fields are a contract.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true, description = "Prefill and decode speed of one engine.")
 public final class BenchEngineCommand implements Callable<Integer> {
@@ -45,16 +50,26 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--prompt-len", defaultValue = "16", description = "Prompt tokens (default: ${DEFAULT-VALUE}).")
     int promptLen;
 
-    @Option(names = "--gen-len", defaultValue = "128", description = "Generated tokens (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--gen-len",
+            defaultValue = "128",
+            description = "Generated tokens measured per sequence (default: ${DEFAULT-VALUE}).")
     int genLen;
+
+    @Option(
+            names = "--warmup-tokens",
+            defaultValue = "16",
+            description = "Tokens each sequence generates before decode is measured (default: ${DEFAULT-VALUE}).")
+    int warmupTokens;
 
     @Option(names = "--json", description = "Print the result as one JSON object on the last stdout line.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (batch < 1 || promptLen < 1 || genLen < 2) {
-            throw new IllegalArgumentException("--batch and --prompt-len must be >= 1, --gen-len >= 2");
+        if (batch < 1 || promptLen < 1 || genLen < 2 || warmupTokens < 0) {
+            throw new IllegalArgumentException(
+                    "--batch and --prompt-len must be >= 1, --gen-len >= 2, --warmup-tokens >= 0");
         }
         Map<String, String> options = compute.engineOptions();
         EngineConfig config = EngineConfig.builder()
@@ -66,47 +81,135 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 .build();
         try (Engine e = Engines.provider(engine).create(config)) {
             int vocab = e.info().vocabSize();
+            if (promptLen + warmupTokens + genLen > e.info().contextLength()) {
+                throw new IllegalArgumentException("--prompt-len + --warmup-tokens + --gen-len exceed the model's"
+                        + " context of " + e.info().contextLength() + " tokens");
+            }
             run(e, vocab, Math.min(batch, 4), Math.min(promptLen, 16), 16, 1); // JIT warm-up, untimed
-            long[] t = run(e, vocab, batch, promptLen, genLen, 2);
-            double prefillS = (t[1] - t[0]) / 1e9;
-            double decodeS = (t[2] - t[1]) / 1e9;
-            long decoded = (long) batch * (genLen - 1);
+            Trace[] traces = run(e, vocab, batch, promptLen, warmupTokens + genLen, 2);
+            Result r = measure(traces, warmupTokens);
             ObjectNode o = Json.object();
             o.put("model", model);
+            o.put("engine", engine);
             o.put("dtype", compute.dtype);
             o.put("batch", batch);
             o.put("prompt_len", promptLen);
             o.put("gen_len", genLen);
+            o.put("warmup_tokens", warmupTokens);
             o.put("threads", compute.threadCount());
-            o.put("prefill_tok_s", round((double) batch * promptLen / prefillS));
-            o.put("decode_tok_s", round(decoded / decodeS));
-            o.put("decode_s", round(decodeS));
+            o.put("weight_bytes_per_token", e.info().weightBytesPerToken());
+            o.put("prefill_tok_s", round((double) batch * promptLen / r.prefillSeconds()));
+            o.put("decode_tok_s", round(r.decodedTokens() / r.decodeSeconds()));
+            o.put("decode_tokens", r.decodedTokens());
+            o.put("decode_s", round(r.decodeSeconds()));
+            o.set("ttft_ms", distribution(r.ttftMs()));
+            o.set("itl_ms", distribution(r.itlMs()));
             System.err.printf(
-                    "tandem: %s batch %d: prefill %.1f tok/s, decode %.1f tok/s%n",
+                    "tandem: %s batch %d: prefill %.1f tok/s, decode %.1f tok/s, TTFT p50 %.1f ms, ITL p50 %.2f ms%n",
                     model,
                     batch,
                     o.get("prefill_tok_s").asDouble(),
-                    o.get("decode_tok_s").asDouble());
+                    o.get("decode_tok_s").asDouble(),
+                    o.get("ttft_ms").get("p50").asDouble(),
+                    o.get("itl_ms").get("p50").asDouble());
             System.out.println(json ? Json.text(o) : o.toPrettyString());
         }
         return 0;
     }
 
-    /** Returns {start, last first token, end} in nanoseconds. */
-    private static long[] run(Engine e, int vocab, int batch, int promptLen, int genLen, long seed)
+    /** One request: when it was submitted, and the time and token count of each delta that carried tokens. */
+    record Trace(long submitted, long[] times, int[] counts, int deltas) {}
+
+    record Result(double prefillSeconds, double decodeSeconds, long decodedTokens, double[] ttftMs, double[] itlMs) {}
+
+    /** The figures of one timed run; the decode window opens when the last sequence has its warm-up tokens. */
+    static Result measure(Trace[] traces, int warmupTokens) {
+        long start = Long.MAX_VALUE;
+        long lastFirst = Long.MIN_VALUE;
+        long windowStart = Long.MIN_VALUE;
+        long end = Long.MIN_VALUE;
+        double[] ttft = new double[traces.length];
+        List<Double> itl = new ArrayList<>();
+        for (int i = 0; i < traces.length; i++) {
+            Trace t = traces[i];
+            if (t.deltas() == 0) {
+                throw new IllegalStateException("a benchmark request produced no tokens");
+            }
+            start = Math.min(start, t.submitted());
+            lastFirst = Math.max(lastFirst, t.times()[0]);
+            ttft[i] = (t.times()[0] - t.submitted()) / 1e6;
+            end = Math.max(end, t.times()[t.deltas() - 1]);
+            // The time at which this sequence had produced warmupTokens + 1 tokens: its last unmeasured token.
+            int produced = 0;
+            for (int d = 0; d < t.deltas(); d++) {
+                produced += t.counts()[d];
+                if (produced > warmupTokens) {
+                    windowStart = Math.max(windowStart, t.times()[d]);
+                    break;
+                }
+            }
+            for (int d = 1; d < t.deltas(); d++) {
+                double gap = (t.times()[d] - t.times()[d - 1]) / 1e6 / t.counts()[d];
+                for (int k = 0; k < t.counts()[d]; k++) {
+                    itl.add(gap);
+                }
+            }
+        }
+        long decoded = 0;
+        for (Trace t : traces) {
+            for (int d = 0; d < t.deltas(); d++) {
+                if (t.times()[d] > windowStart) {
+                    decoded += t.counts()[d];
+                }
+            }
+        }
+        if (decoded == 0 || end <= windowStart) {
+            throw new IllegalStateException("no token was generated after the warm-up tokens");
+        }
+        return new Result(
+                (lastFirst - start) / 1e9,
+                (end - windowStart) / 1e9,
+                decoded,
+                ttft,
+                itl.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    static ObjectNode distribution(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        ObjectNode o = Json.object();
+        o.put("avg", v.length == 0 ? 0 : round(Arrays.stream(v).average().orElse(0)));
+        o.put("p50", percentile(v, 0.50));
+        o.put("p90", percentile(v, 0.90));
+        o.put("p99", percentile(v, 0.99));
+        return o;
+    }
+
+    /** Nearest-rank percentile of sorted values. */
+    private static double percentile(double[] sorted, double q) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int rank = (int) Math.ceil(q * sorted.length);
+        return round(sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))]);
+    }
+
+    private static Trace[] run(Engine e, int vocab, int batch, int promptLen, int genLen, long seed)
             throws InterruptedException {
         SplittableRandom r = new SplittableRandom(seed);
-        CountDownLatch firsts = new CountDownLatch(batch);
         CountDownLatch done = new CountDownLatch(batch);
-        AtomicLong lastFirst = new AtomicLong();
-        AtomicLong end = new AtomicLong();
-        long start = System.nanoTime();
+        Trace[] traces = new Trace[batch];
+        AtomicReference<EngineException> failure = new AtomicReference<>();
         for (int b = 0; b < batch; b++) {
             int[] prompt = new int[promptLen];
             for (int i = 0; i < promptLen; i++) {
                 prompt[i] = r.nextInt(vocab);
             }
-            boolean[] seen = new boolean[1];
+            int slot = b;
+            long[] times = new long[genLen + 1];
+            int[] counts = new int[genLen + 1];
+            int[] deltas = new int[1];
+            long submitted = System.nanoTime();
             e.generate(
                     new GenerateRequest(
                             "b" + seed + "-" + b,
@@ -117,19 +220,22 @@ public final class BenchEngineCommand implements Callable<Integer> {
                         @Override
                         public void onDelta(TokenDelta d) {
                             long now = System.nanoTime();
-                            if (!seen[0] && d.tokenIds().length > 0) {
-                                seen[0] = true;
-                                lastFirst.accumulateAndGet(now, Math::max);
-                                firsts.countDown();
+                            int n = d.tokenIds().length;
+                            if (n > 0 && deltas[0] < times.length) {
+                                times[deltas[0]] = now;
+                                counts[deltas[0]] = n;
+                                deltas[0]++;
                             }
                             if (d.isFinal()) {
-                                end.accumulateAndGet(now, Math::max);
+                                traces[slot] = new Trace(submitted, times, counts, deltas[0]);
                                 done.countDown();
                             }
                         }
 
                         @Override
                         public void onError(EngineException error) {
+                            failure.set(error);
+                            traces[slot] = new Trace(submitted, times, counts, deltas[0]);
                             done.countDown();
                         }
                     });
@@ -137,7 +243,11 @@ public final class BenchEngineCommand implements Callable<Integer> {
         if (!done.await(1, TimeUnit.HOURS)) {
             throw new IllegalStateException("the benchmark did not finish within an hour");
         }
-        return new long[] {start, lastFirst.get(), end.get()};
+        if (failure.get() != null) {
+            throw new IllegalStateException(
+                    "a benchmark request failed: " + failure.get().getMessage(), failure.get());
+        }
+        return traces;
     }
 
     private static double round(double v) {
