@@ -27,4 +27,16 @@ public interface EngineProvider {
     default SteppedEngine createStepped(EngineConfig config) {
         throw new UnsupportedOperationException("engine '" + name() + "' cannot run on virtual time");
     }
+
+    /**
+     * Writes {@code model} (any reference this engine loads, typically a seeded random shape) in another engine's
+     * format, so that other engines can run the very same weights.
+     *
+     * @param format a format name the engine documents (e.g. {@code llama2c}, {@code hf})
+     * @throws UnsupportedOperationException when this engine cannot export models
+     * @throws IllegalArgumentException for an unknown format or model
+     */
+    default void writeModel(String model, String format, java.nio.file.Path output) throws java.io.IOException {
+        throw new UnsupportedOperationException("engine '" + name() + "' cannot write models");
+    }
 }

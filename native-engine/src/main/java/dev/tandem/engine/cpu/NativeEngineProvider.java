@@ -11,10 +11,12 @@ import dev.tandem.engine.model.Llama2cLoader;
 import dev.tandem.engine.model.LlamaConfig;
 import dev.tandem.engine.model.LlamaWeights;
 import dev.tandem.engine.model.ModelLoader;
+import dev.tandem.engine.model.ModelWriter;
 import dev.tandem.engine.model.WeightTypes;
 import dev.tandem.engine.scheduler.Scheduler;
 import dev.tandem.engine.scheduler.SchedulerConfig;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 
@@ -96,5 +98,16 @@ public final class NativeEngineProvider implements EngineProvider {
                 new Scheduler(sc, eos),
                 new CpuComputeBackend(c, weights, blocks, bs, threads),
                 config.kvEvents());
+    }
+
+    /** Formats: {@code llama2c} (one checkpoint file) and {@code hf} (config.json + model.safetensors, f32). */
+    @Override
+    public void writeModel(String model, String format, Path output) throws IOException {
+        Llama2cLoader.Loaded m = ModelLoader.load(model);
+        switch (format) {
+            case "llama2c" -> ModelWriter.writeLlama2c(m, output);
+            case "hf" -> ModelWriter.writeHuggingFace(m, output);
+            default -> throw new IllegalArgumentException("unknown model format '" + format + "' (llama2c, hf)");
+        }
     }
 }

@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
             WorkerCommand.class,
             GenerateCommand.class,
             BenchCommand.class,
+            WriteModelCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class TandemCli implements Callable<Integer> {
@@ -30,6 +31,7 @@ public final class TandemCli implements Callable<Integer> {
         // Operators get one line saying what is wrong, not a stack trace; unexpected failures keep theirs.
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof IllegalArgumentException
+                    || e instanceof UnsupportedOperationException
                     || e instanceof dev.tandem.api.engine.EngineException
                     || e instanceof java.io.IOException) {
                 cmd.getErr().println("tandem: " + e.getMessage());

@@ -1,0 +1,83 @@
+package dev.tandem.orchestrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class WriteModelCommandTest {
+
+    private static final String SHAPE = "random:dim=64,hidden=96,layers=2,heads=4,kv_heads=2,vocab=80,seq=64,seed=11";
+
+    /** Runs the CLI; returns its exit code and stdout. */
+    private static String[] tandem(String... args) {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        PrintStream saved = System.out;
+        int code;
+        try {
+            System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+            code = new CommandLine(new TandemCli()).execute(args);
+        } finally {
+            System.setOut(saved);
+        }
+        return new String[] {
+            String.valueOf(code), buffer.toString(StandardCharsets.UTF_8).strip()
+        };
+    }
+
+    private static String greedyIds(String model) {
+        String[] r = tandem(
+                "generate",
+                "--model",
+                model,
+                "--prompt-ids",
+                "3,14,15,9,2",
+                "--max-tokens",
+                "12",
+                "--temperature",
+                "0",
+                "--ignore-eos",
+                "--output",
+                "ids");
+        assertThat(r[0]).isEqualTo("0");
+        return r[1];
+    }
+
+    @Test
+    void aRandomModelWrittenInBothFormatsGeneratesWhatTheRandomModelGenerates(@TempDir Path dir) throws Exception {
+        Path bin = dir.resolve("model.bin");
+        Path hf = dir.resolve("model-hf");
+        assertThat(tandem("write-model", "--model", SHAPE, "--format", "llama2c", "--output", bin.toString())[0])
+                .isEqualTo("0");
+        assertThat(tandem("write-model", "--model", SHAPE, "--format", "hf", "--output", hf.toString())[0])
+                .isEqualTo("0");
+        assertThat(bin).isRegularFile();
+        assertThat(hf.resolve("config.json")).isRegularFile();
+        assertThat(hf.resolve("model.safetensors")).isRegularFile();
+
+        String expected = greedyIds(SHAPE);
+        assertThat(expected.split(",")).hasSize(12);
+        assertThat(greedyIds(bin.toString())).isEqualTo(expected);
+        assertThat(greedyIds(hf.toString())).isEqualTo(expected);
+    }
+
+    @Test
+    void anExistingOutputIsKeptUnlessForced(@TempDir Path dir) throws Exception {
+        Path bin = dir.resolve("model.bin");
+        Files.writeString(bin, "precious");
+        assertThat(tandem("write-model", "--model", SHAPE, "--format", "llama2c", "--output", bin.toString())[0])
+                .isNotEqualTo("0");
+        assertThat(Files.readString(bin)).isEqualTo("precious");
+        assertThat(tandem(
+                        "write-model", "--model", SHAPE, "--format", "llama2c", "--output", bin.toString(), "--force")[
+                        0])
+                .isEqualTo("0");
+        assertThat(Files.size(bin)).isGreaterThan(1000);
+    }
+}
