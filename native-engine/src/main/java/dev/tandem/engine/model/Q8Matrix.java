@@ -3,6 +3,7 @@ package dev.tandem.engine.model;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -100,31 +101,39 @@ public final class Q8Matrix implements Matrix {
         }
     }
 
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    /** The preferred float species and the byte species with as many lanes (16 bytes → 16 floats on AVX-512; at least
+     * 8 lanes, since a byte vector has at least 64 bits). */
+    private static final VectorSpecies<Float> F =
+            FloatVector.SPECIES_PREFERRED.length() >= 8 ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_256;
+
+    private static final VectorSpecies<Byte> B =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * Byte.SIZE));
 
     /**
-     * One row times x on the Vector API: eight int8 weights widen to f32 per load, each group's sum is scaled once.
-     * Needs cols to be a multiple of the group (true of every real model's hidden sizes).
+     * One row times x on the Vector API: int8 weights widen to f32 a whole float vector at a time, each group's sum
+     * is scaled once. Needs cols to be a multiple of the group (true of every real model's hidden sizes). The
+     * conversion is written out here rather than in a helper: when C2 did not inline a helper, the conversion ran
+     * un-intrinsified, allocating boxed vectors (1.5 GB/s) and stalling decode steps for tens of milliseconds.
      */
     private float dotVector(int r, float[] x) {
         int base = r * cols;
         int sb = r * groupsPerRow;
+        int lanes = F.length();
         FloatVector total = FloatVector.zero(F);
         for (int g = 0; g < groupsPerRow; g++) {
             int c = g * GROUP;
-            FloatVector a0 = widen(base + c).mul(FloatVector.fromArray(F, x, c));
-            FloatVector a1 = widen(base + c + 8).mul(FloatVector.fromArray(F, x, c + 8));
-            a0 = widen(base + c + 16).fma(FloatVector.fromArray(F, x, c + 16), a0);
-            a1 = widen(base + c + 24).fma(FloatVector.fromArray(F, x, c + 24), a1);
-            total = a0.add(a1).fma(FloatVector.broadcast(F, scales[sb + g]), total);
+            FloatVector acc = FloatVector.zero(F);
+            for (int k = 0; k < GROUP; k += lanes) {
+                FloatVector wv =
+                        (FloatVector) ByteVector.fromArray(B, q, base + c + k).convertShape(B2F, F, 0);
+                acc = wv.fma(FloatVector.fromArray(F, x, c + k), acc);
+            }
+            total = acc.fma(FloatVector.broadcast(F, scales[sb + g]), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
     }
 
-    private FloatVector widen(int offset) {
-        return (FloatVector) ByteVector.fromArray(B, q, offset).convertShape(VectorOperators.B2F, F, 0);
-    }
+    private static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
 
     @Override
     public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
@@ -143,12 +152,15 @@ public final class Q8Matrix implements Matrix {
     private void decode(int r, float[] dst, int off) {
         int base = r * cols;
         int sb = r * groupsPerRow;
+        int lanes = F.length();
         int c = 0;
         if (cols % GROUP == 0) {
             for (int g = 0; g < groupsPerRow; g++, c += GROUP) {
                 FloatVector scale = FloatVector.broadcast(F, scales[sb + g]);
-                for (int k = 0; k < GROUP; k += 8) {
-                    widen(base + c + k).mul(scale).intoArray(dst, off + c + k);
+                for (int k = 0; k < GROUP; k += lanes) {
+                    ((FloatVector) ByteVector.fromArray(B, q, base + c + k).convertShape(B2F, F, 0))
+                            .mul(scale)
+                            .intoArray(dst, off + c + k);
                 }
             }
         }
