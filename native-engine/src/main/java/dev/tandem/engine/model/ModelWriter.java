@@ -10,7 +10,9 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -70,6 +72,23 @@ public final class ModelWriter {
 
     /** A Hugging Face Llama directory: config.json and model.safetensors (F32, rotate-half q/k layout). */
     public static void writeHuggingFace(Llama2cLoader.Loaded model, Path dir) throws IOException {
+        writeHuggingFace(model, dir, "F32", 1);
+    }
+
+    /**
+     * A Hugging Face Llama directory with tensors stored as {@code dtype} ({@code F32}, {@code F16} or {@code BF16},
+     * rounded to nearest even) in {@code shards} files ({@code model-00001-of-0000N.safetensors} and a
+     * {@code model.safetensors.index.json}, as sharded checkpoints on the Hub are laid out; one file is
+     * {@code model.safetensors}).
+     */
+    public static void writeHuggingFace(Llama2cLoader.Loaded model, Path dir, String dtype, int shards)
+            throws IOException {
+        if (!List.of("F32", "F16", "BF16").contains(dtype)) {
+            throw new IllegalArgumentException("unsupported safetensors dtype " + dtype + " (F32, F16, BF16)");
+        }
+        if (shards < 1) {
+            throw new IllegalArgumentException("shards must be >= 1");
+        }
         LlamaConfig c = model.config();
         LlamaWeights w = model.weights();
         requireInterleaved(c);
@@ -93,7 +112,9 @@ public final class ModelWriter {
         cfg.put("tie_word_embeddings", tied);
         cfg.put("bos_token_id", c.bosTokenId());
         cfg.put("eos_token_id", c.eosTokenId());
-        cfg.put("torch_dtype", "float32");
+        cfg.put(
+                "torch_dtype",
+                Map.of("F32", "float32", "F16", "float16", "BF16", "bfloat16").get(dtype));
         mapper.writerWithDefaultPrettyPrinter()
                 .writeValue(dir.resolve("config.json").toFile(), cfg);
 
@@ -118,7 +139,45 @@ public final class ModelWriter {
         if (!tied) {
             put(tensors, shapes, "lm_head.weight", w.classifier());
         }
-        writeSafetensors(tensors, shapes, dir.resolve("model.safetensors"));
+        if (shards == 1) {
+            writeSafetensors(tensors, shapes, dir.resolve("model.safetensors"), dtype);
+            return;
+        }
+        // Consecutive tensors in shards of about equal size; the index maps each tensor to its file.
+        List<String> names = new ArrayList<>(tensors.keySet());
+        long total = 0;
+        for (float[] v : tensors.values()) {
+            total += v.length;
+        }
+        ObjectNode index = mapper.createObjectNode();
+        index.putObject("metadata").put("total_size", total * bytesPer(dtype));
+        ObjectNode weightMap = index.putObject("weight_map");
+        int files = Math.min(shards, names.size());
+        int next = 0;
+        long done = 0;
+        for (int s = 0; s < files; s++) {
+            String file = String.format("model-%05d-of-%05d.safetensors", s + 1, files);
+            Map<String, float[]> part = new LinkedHashMap<>();
+            Map<String, int[]> partShapes = new LinkedHashMap<>();
+            long target = total * (s + 1) / files;
+            boolean last = s == files - 1;
+            // at least one tensor per file, and enough left for each later file to have one
+            while (next < names.size()
+                    && (part.isEmpty() || last || (done < target && names.size() - next > files - s - 1))) {
+                String name = names.get(next++);
+                part.put(name, tensors.get(name));
+                partShapes.put(name, shapes.get(name));
+                weightMap.put(name, file);
+                done += tensors.get(name).length;
+            }
+            writeSafetensors(part, partShapes, dir.resolve(file), dtype);
+        }
+        mapper.writerWithDefaultPrettyPrinter()
+                .writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
+    }
+
+    private static int bytesPer(String dtype) {
+        return dtype.equals("F32") ? 4 : 2;
     }
 
     private static void requireInterleaved(LlamaConfig c) {
@@ -160,19 +219,20 @@ public final class ModelWriter {
         s.put(name, new int[] {v.length});
     }
 
-    private static void writeSafetensors(Map<String, float[]> tensors, Map<String, int[]> shapes, Path file)
-            throws IOException {
+    private static void writeSafetensors(
+            Map<String, float[]> tensors, Map<String, int[]> shapes, Path file, String dtype) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode header = mapper.createObjectNode();
         long offset = 0;
+        int width = bytesPer(dtype);
         for (var e : tensors.entrySet()) {
             ObjectNode t = header.putObject(e.getKey());
-            t.put("dtype", "F32");
+            t.put("dtype", dtype);
             var shape = t.putArray("shape");
             for (int d : shapes.get(e.getKey())) {
                 shape.add(d);
             }
-            long bytes = 4L * e.getValue().length;
+            long bytes = (long) width * e.getValue().length;
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -186,10 +246,24 @@ public final class ModelWriter {
             for (int i = json.length; i < padded; i++) {
                 raw.write(' ');
             }
-            LittleEndianFloats out = new LittleEndianFloats(raw);
-            for (float[] v : tensors.values()) {
-                out.floats(v);
+            if (dtype.equals("F32")) {
+                LittleEndianFloats out = new LittleEndianFloats(raw);
+                for (float[] v : tensors.values()) {
+                    out.floats(v);
+                }
+                return;
             }
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            for (float[] v : tensors.values()) {
+                for (float f : v) {
+                    if (buf.remaining() < 2) {
+                        raw.write(buf.array(), 0, buf.position());
+                        buf.clear();
+                    }
+                    buf.putShort(dtype.equals("F16") ? Float.floatToFloat16(f) : Bf16Matrix.toBf16(f));
+                }
+            }
+            raw.write(buf.array(), 0, buf.position());
         }
     }
 

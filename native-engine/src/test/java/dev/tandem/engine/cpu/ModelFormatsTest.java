@@ -3,10 +3,13 @@ package dev.tandem.engine.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.engine.model.Llama2cLoader;
+import dev.tandem.engine.model.Matrix;
 import dev.tandem.engine.model.ModelLoader;
 import dev.tandem.engine.model.ModelWriter;
 import dev.tandem.engine.model.RandomModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +39,65 @@ class ModelFormatsTest {
         assertThat(scale).isGreaterThan(0);
         assertThat(maxDiff(ref, logits(fromBin, prompt)) / scale).isLessThanOrEqualTo(1e-5);
         assertThat(maxDiff(ref, logits(fromHf, prompt)) / scale).isLessThanOrEqualTo(1e-5);
+    }
+
+    @Test
+    void halfPrecisionShardedCheckpointsLoadEveryTensorRoundedFromTheOriginal(@TempDir Path dir) throws Exception {
+        Llama2cLoader.Loaded original = RandomModel.load(SHAPE);
+        int[] prompt = {1, 17, 250, 3, 99, 42, 7, 7, 7, 123};
+        float[] ref = logits(original, prompt);
+        for (String dtype : new String[] {"F32", "F16", "BF16"}) {
+            Path hf = dir.resolve(dtype);
+            ModelWriter.writeHuggingFace(original, hf, dtype, 3);
+            assertThat(hf.resolve("model.safetensors.index.json")).isRegularFile();
+            try (var files = Files.list(hf)) {
+                assertThat(files.filter(p -> p.toString().endsWith(".safetensors")))
+                        .hasSize(3);
+            }
+            Llama2cLoader.Loaded loaded = ModelLoader.load(hf.toString());
+            // Tensors are rounded exactly as the format says: v and the down projection (no row permutation) of
+            // every layer, the final norm and the embedding, element by element.
+            for (int l = 0; l < original.config().layers(); l++) {
+                assertRounded(original.weights().wv()[l], loaded.weights().wv()[l], dtype);
+                assertRounded(original.weights().w2()[l], loaded.weights().w2()[l], dtype);
+            }
+            assertRounded(original.weights().embedding(), loaded.weights().embedding(), dtype);
+            float[] norm = original.weights().finalNorm();
+            for (int i = 0; i < norm.length; i++) {
+                assertThat(loaded.weights().finalNorm()[i]).isEqualTo(rounded(norm[i], dtype));
+            }
+            double scale = 0;
+            for (float v : ref) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            double tolerance = Map.of("F32", 1e-5, "F16", 5e-3, "BF16", 5e-2).get(dtype);
+            assertThat(maxDiff(ref, logits(loaded, prompt)) / scale)
+                    .as("logits from %s", dtype)
+                    .isLessThanOrEqualTo(tolerance);
+        }
+    }
+
+    private static float rounded(float v, String dtype) {
+        return switch (dtype) {
+            case "F16" -> Float.float16ToFloat(Float.floatToFloat16(v));
+            case "BF16" -> {
+                int bits = Float.floatToRawIntBits(v);
+                yield Float.intBitsToFloat(((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16) << 16);
+            }
+            default -> v;
+        };
+    }
+
+    private static void assertRounded(Matrix original, Matrix loaded, String dtype) {
+        float[] a = new float[original.cols()];
+        float[] b = new float[original.cols()];
+        for (int r = 0; r < original.rows(); r++) {
+            original.row(r, a);
+            loaded.row(r, b);
+            for (int c = 0; c < a.length; c++) {
+                assertThat(b[c]).as("%s row %d col %d", dtype, r, c).isEqualTo(rounded(a[c], dtype));
+            }
+        }
     }
 
     private static float[] logits(Llama2cLoader.Loaded m, int[] prompt) {
