@@ -46,8 +46,9 @@ public final class F32Matrix implements Matrix {
             matVec(xs[0], outs[0], from, to);
             return;
         }
+        float[] acc = new float[16];
         for (int r = from; r < to; r += 4) {
-            products(w, r * cols, cols, Math.min(4, to - r), xs, outs, n, r);
+            products(w, r * cols, cols, Math.min(4, to - r), xs, outs, n, r, acc);
         }
     }
 
@@ -56,12 +57,13 @@ public final class F32Matrix implements Matrix {
      * {@code outs[t][outRow + k] = Σ_c w[base + k·cols + c] · xs[t][c]} for k below {@code count}, t below n. Four
      * whole-vector rows by four tokens at a time take the sixteen-accumulator kernel; the rest fall back to one row
      * by four tokens, then one by one. Also the batched path of the compact types, over rows widened to f32.
+     * {@code acc} is scratch of at least 16 floats.
      */
-    static void products(float[] w, int base, int cols, int count, float[][] xs, float[][] outs, int n, int outRow) {
+    static void products(
+            float[] w, int base, int cols, int count, float[][] xs, float[][] outs, int n, int outRow, float[] acc) {
         int quads = n / 4 * 4;
         int t = 0;
         if (count == 4 && cols % VectorOps.lanes() == 0) {
-            float[] acc = new float[16];
             for (; t < quads; t += 4) {
                 VectorOps.dot4x4(
                         w,
@@ -83,7 +85,6 @@ public final class F32Matrix implements Matrix {
                 }
             }
         }
-        float[] acc = new float[4];
         for (int k = 0; k < count; k++) {
             int wo = base + k * cols;
             int r = outRow + k;

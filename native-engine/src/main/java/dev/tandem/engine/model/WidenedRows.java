@@ -23,12 +23,13 @@ final class WidenedRows {
             scratch = new float[4 * cols];
             SCRATCH.set(scratch);
         }
+        float[] acc = new float[16];
         for (int r = from; r < to; r += 4) {
             int count = Math.min(4, to - r);
             for (int k = 0; k < count; k++) {
                 decoder.decode(r + k, scratch, k * cols);
             }
-            F32Matrix.products(scratch, 0, cols, count, xs, outs, n, r);
+            F32Matrix.products(scratch, 0, cols, count, xs, outs, n, r, acc);
         }
     }
 }
