@@ -12,8 +12,8 @@ import java.util.Set;
  * @param vocabSize number of token ids
  * @param eosTokenIds ids that end generation unless ignore_eos
  * @param source the model reference the engine loaded (a path or hub name), or null for built-in models
- * @param weightBytesPerToken bytes of weights one decode step reads per micro-batch (the memory traffic that bounds
- *     batch-1 decode), or 0 where the engine does not know (simulated or remote engines)
+ * @param weightBytesPerToken bytes of weights one forward step reads, whatever its batch (so the memory traffic per
+ *     token of a batch-1 decode, which bounds its speed), or 0 where the engine does not know (simulated or remote)
  */
 public record EngineInfo(
         String modelName,

@@ -1,5 +1,8 @@
 package dev.tandem.api.engine;
 
+import java.io.IOException;
+import java.nio.file.Path;
+
 /**
  * Creates engines of one kind; found with {@link java.util.ServiceLoader}. A provider that cannot work on this
  * machine (no GPU, no external binary) says so through {@link #isAvailable()} instead of failing at load time.
@@ -36,7 +39,7 @@ public interface EngineProvider {
      * @throws UnsupportedOperationException when this engine cannot export models
      * @throws IllegalArgumentException for an unknown format or model
      */
-    default void writeModel(String model, String format, java.nio.file.Path output) throws java.io.IOException {
+    default void writeModel(String model, String format, Path output) throws IOException {
         throw new UnsupportedOperationException("engine '" + name() + "' cannot write models");
     }
 }
