@@ -2,6 +2,7 @@ package dev.tandem.api.engine;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Creates engines of one kind; found with {@link java.util.ServiceLoader}. A provider that cannot work on this
@@ -36,10 +37,11 @@ public interface EngineProvider {
      * format, so that other engines can run the very same weights.
      *
      * @param format a format name the engine documents (e.g. {@code llama2c}, {@code hf})
+     * @param options format options the engine documents (e.g. {@code dtype}, {@code shards}); unknown ones are errors
      * @throws UnsupportedOperationException when this engine cannot export models
-     * @throws IllegalArgumentException for an unknown format or model
+     * @throws IllegalArgumentException for an unknown format, option or model
      */
-    default void writeModel(String model, String format, Path output) throws IOException {
+    default void writeModel(String model, String format, Path output, Map<String, String> options) throws IOException {
         throw new UnsupportedOperationException("engine '" + name() + "' cannot write models");
     }
 }

@@ -17,6 +17,8 @@ import dev.tandem.engine.scheduler.Scheduler;
 import dev.tandem.engine.scheduler.SchedulerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -100,14 +102,35 @@ public final class NativeEngineProvider implements EngineProvider {
                 config.kvEvents());
     }
 
-    /** Formats: {@code llama2c} (one checkpoint file) and {@code hf} (config.json + model.safetensors, f32). */
+    /**
+     * Formats: {@code llama2c} (one checkpoint file, f32) and {@code hf} (config.json + safetensors); options for
+     * {@code hf}: {@code dtype} (f32, f16, bf16; default f32) and {@code shards} (files; default 1).
+     */
     @Override
-    public void writeModel(String model, String format, Path output) throws IOException {
+    public void writeModel(String model, String format, Path output, Map<String, String> options) throws IOException {
+        Map<String, String> rest = new HashMap<>(options);
+        String dtype = rest.remove("dtype");
+        String shards = rest.remove("shards");
+        if (!rest.isEmpty()) {
+            throw new IllegalArgumentException("unknown model-writing options " + rest.keySet() + " (dtype, shards)");
+        }
+        if (format.equals("llama2c") && (dtype != null && !dtype.equalsIgnoreCase("f32") || shards != null)) {
+            throw new IllegalArgumentException("llama2c checkpoints are one f32 file: no dtype or shards options");
+        }
+        if (!format.equals("llama2c") && !format.equals("hf")) {
+            throw new IllegalArgumentException("unknown model format '" + format + "' (llama2c, hf)");
+        }
+        int files;
+        try {
+            files = shards == null ? 1 : Integer.parseInt(shards);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("shards must be a number, not '" + shards + "'");
+        }
         Llama2cLoader.Loaded m = ModelLoader.load(model);
-        switch (format) {
-            case "llama2c" -> ModelWriter.writeLlama2c(m, output);
-            case "hf" -> ModelWriter.writeHuggingFace(m, output);
-            default -> throw new IllegalArgumentException("unknown model format '" + format + "' (llama2c, hf)");
+        if (format.equals("llama2c")) {
+            ModelWriter.writeLlama2c(m, output);
+        } else {
+            ModelWriter.writeHuggingFace(m, output, (dtype == null ? "f32" : dtype).toUpperCase(Locale.ROOT), files);
         }
     }
 }

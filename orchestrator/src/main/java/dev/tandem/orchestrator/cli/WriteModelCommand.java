@@ -3,6 +3,8 @@ package dev.tandem.orchestrator.cli;
 import dev.tandem.api.engine.Engines;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -41,6 +43,16 @@ public final class WriteModelCommand implements Callable<Integer> {
             description = "Engine that loads the model (default: ${DEFAULT-VALUE}).")
     String engine;
 
+    @Option(
+            names = "--dtype",
+            description = "hf only: tensor type f32, f16 or bf16 (default: f32; llama2c files are always f32).")
+    String dtype;
+
+    @Option(
+            names = "--shards",
+            description = "hf only: number of safetensors files, with a model.safetensors.index.json (default: 1).")
+    Integer shards;
+
     @Option(names = "--force", description = "Overwrite an existing output.")
     boolean force;
 
@@ -49,7 +61,14 @@ public final class WriteModelCommand implements Callable<Integer> {
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists; pass --force to overwrite it");
         }
-        Engines.provider(engine).writeModel(model, format.name(), output);
+        Map<String, String> options = new HashMap<>();
+        if (dtype != null) {
+            options.put("dtype", dtype);
+        }
+        if (shards != null) {
+            options.put("shards", String.valueOf(shards));
+        }
+        Engines.provider(engine).writeModel(model, format.name(), output, options);
         System.err.println("tandem: wrote " + model + " as " + format + " to " + output);
         return 0;
     }

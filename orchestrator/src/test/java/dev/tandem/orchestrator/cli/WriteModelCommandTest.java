@@ -68,6 +68,57 @@ class WriteModelCommandTest {
     }
 
     @Test
+    void aShardedHalfPrecisionDirectoryLoadsAndGenerates(@TempDir Path dir) throws Exception {
+        Path hf = dir.resolve("bf16");
+        assertThat(tandem(
+                        "write-model",
+                        "--model",
+                        SHAPE,
+                        "--format",
+                        "hf",
+                        "--dtype",
+                        "bf16",
+                        "--shards",
+                        "2",
+                        "--output",
+                        hf.toString())[0])
+                .isEqualTo("0");
+        assertThat(hf.resolve("model-00001-of-00002.safetensors")).isRegularFile();
+        assertThat(hf.resolve("model-00002-of-00002.safetensors")).isRegularFile();
+        assertThat(Files.readString(hf.resolve("model.safetensors.index.json"))).contains("weight_map");
+        assertThat(Files.readString(hf.resolve("config.json"))).contains("bfloat16");
+        assertThat(greedyIds(hf.toString()).split(",")).hasSize(12);
+    }
+
+    @Test
+    void optionsThatTheFormatCannotHonourAreRejected(@TempDir Path dir) {
+        Path bin = dir.resolve("m.bin");
+        assertThat(tandem(
+                        "write-model",
+                        "--model",
+                        SHAPE,
+                        "--format",
+                        "llama2c",
+                        "--dtype",
+                        "bf16",
+                        "--output",
+                        bin.toString())[0])
+                .isNotEqualTo("0");
+        assertThat(bin).doesNotExist();
+        assertThat(tandem(
+                        "write-model",
+                        "--model",
+                        SHAPE,
+                        "--format",
+                        "hf",
+                        "--dtype",
+                        "fp8",
+                        "--output",
+                        dir.resolve("x").toString())[0])
+                .isNotEqualTo("0");
+    }
+
+    @Test
     void anExistingOutputIsKeptUnlessForced(@TempDir Path dir) throws Exception {
         Path bin = dir.resolve("model.bin");
         Files.writeString(bin, "precious");
