@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
  * prompts of {@code prompt-len} tokens start together and each generates {@code warmup-tokens + gen-len} tokens.
  * Prefill tok/s is the prompt tokens over the time until the last first token; decode tok/s counts the tokens after
  * each sequence's warm-up tokens, from the moment the last sequence finished its warm-up to the end, so JIT
- * compilation and the ramp-up stay out of it (a short untimed run before also compiles the prefill path). TTFT is
+ * compilation and the ramp-up stay out of it (a short untimed run before also compiles the prefill path; with 16
+ * warm-up tokens C2 was still compiling the product loops early in the window, so the default is 64). TTFT is
  * per request; inter-token latency per generated token after the first. Flags and JSON fields are a contract.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true, description = "Prefill and decode speed of one engine.")
@@ -58,7 +59,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
 
     @Option(
             names = "--warmup-tokens",
-            defaultValue = "16",
+            defaultValue = "64",
             description = "Tokens each sequence generates before decode is measured (default: ${DEFAULT-VALUE}).")
     int warmupTokens;
 
