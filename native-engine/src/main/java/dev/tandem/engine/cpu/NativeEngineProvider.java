@@ -18,6 +18,7 @@ import dev.tandem.engine.scheduler.SchedulerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -114,7 +115,8 @@ public final class NativeEngineProvider implements EngineProvider {
         if (!rest.isEmpty()) {
             throw new IllegalArgumentException("unknown model-writing options " + rest.keySet() + " (dtype, shards)");
         }
-        if (format.equals("llama2c") && (dtype != null && !dtype.equalsIgnoreCase("f32") || shards != null)) {
+        if (format.equals("llama2c")
+                && (dtype != null && !dtype.equalsIgnoreCase("f32") || shards != null && !shards.equals("1"))) {
             throw new IllegalArgumentException("llama2c checkpoints are one f32 file: no dtype or shards options");
         }
         if (!format.equals("llama2c") && !format.equals("hf")) {
@@ -130,7 +132,11 @@ public final class NativeEngineProvider implements EngineProvider {
         if (format.equals("llama2c")) {
             ModelWriter.writeLlama2c(m, output);
         } else {
-            ModelWriter.writeHuggingFace(m, output, (dtype == null ? "f32" : dtype).toUpperCase(Locale.ROOT), files);
+            String type = (dtype == null ? "f32" : dtype).toLowerCase(Locale.ROOT);
+            if (!List.of("f32", "f16", "bf16").contains(type)) {
+                throw new IllegalArgumentException("unknown dtype '" + dtype + "' for hf (f32, f16, bf16)");
+            }
+            ModelWriter.writeHuggingFace(m, output, type.toUpperCase(Locale.ROOT), files);
         }
     }
 }

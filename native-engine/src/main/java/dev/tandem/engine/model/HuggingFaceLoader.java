@@ -67,15 +67,8 @@ public final class HuggingFaceLoader {
         boolean tied = j.path("tie_word_embeddings").asBoolean(false);
 
         List<Safetensors> files = new ArrayList<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(p -> p.toString().endsWith(".safetensors"))
-                    .sorted()
-                    .toList()) {
-                files.add(Safetensors.open(p));
-            }
-        }
-        if (files.isEmpty()) {
-            throw new IOException(dir + " has no *.safetensors file");
+        for (Path p : weightFiles(dir)) {
+            files.add(Safetensors.open(p));
         }
         Tensors t = new Tensors(files);
         int layers = c.layers();
@@ -135,6 +128,43 @@ public final class HuggingFaceLoader {
                         qkNorm));
     }
 
+    /**
+     * The checkpoint's weight files: those that {@code model.safetensors.index.json} maps tensors to when there is
+     * one (as sharded Hub checkpoints have), else every {@code *.safetensors} file. A tensor found in two files is an
+     * error rather than a silent choice (a directory overwritten with a different layout would otherwise load stale
+     * weights).
+     */
+    static List<Path> weightFiles(Path dir) throws IOException {
+        Path index = dir.resolve("model.safetensors.index.json");
+        List<Path> files;
+        if (Files.isRegularFile(index)) {
+            JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            if (!map.isObject() || map.isEmpty()) {
+                throw new IOException(index + " has no weight_map");
+            }
+            java.util.TreeSet<String> names = new java.util.TreeSet<>();
+            map.forEach(v -> names.add(v.asText()));
+            files = new ArrayList<>();
+            for (String name : names) {
+                Path f = dir.resolve(name).normalize();
+                if (!f.startsWith(dir.normalize()) || !Files.isRegularFile(f)) {
+                    throw new IOException(index + " names " + name + ", which is not a file of " + dir);
+                }
+                files.add(f);
+            }
+        } else {
+            try (Stream<Path> s = Files.list(dir)) {
+                files = s.filter(p -> p.toString().endsWith(".safetensors"))
+                        .sorted()
+                        .toList();
+            }
+        }
+        if (files.isEmpty()) {
+            throw new IOException(dir + " has no *.safetensors file");
+        }
+        return files;
+    }
+
     /** Tensors looked up across the files of one checkpoint. */
     private record Tensors(List<Safetensors> files) {
         boolean has(String name) {
@@ -142,12 +172,21 @@ public final class HuggingFaceLoader {
         }
 
         float[] floats(String name, long n) throws IOException {
+            Safetensors found = null;
             for (Safetensors f : files) {
                 if (f.has(name)) {
-                    return f.floats(name, n);
+                    if (found != null) {
+                        throw new IOException("tensor " + name + " is in two files, "
+                                + found.file().getFileName() + " and "
+                                + f.file().getFileName() + "; remove the stale one");
+                    }
+                    found = f;
                 }
             }
-            throw new IOException("missing tensor " + name);
+            if (found == null) {
+                throw new IOException("missing tensor " + name);
+            }
+            return found.floats(name, n);
         }
 
         Matrix matrix(String name, int rows, int cols) throws IOException {

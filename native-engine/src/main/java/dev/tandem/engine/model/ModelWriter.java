@@ -30,6 +30,10 @@ public final class ModelWriter {
         LlamaConfig c = model.config();
         LlamaWeights w = model.weights();
         requireInterleaved(c);
+        if (c.headDim() * c.heads() != c.dim()) {
+            throw new IllegalArgumentException("a llama2.c checkpoint needs dim divisible by heads (head size = dim /"
+                    + " heads); this model has dim " + c.dim() + ", " + c.heads() + " heads of " + c.headDim());
+        }
         boolean shared = w.classifier() == w.embedding();
         try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
             ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
@@ -88,6 +92,13 @@ public final class ModelWriter {
         }
         if (shards < 1) {
             throw new IllegalArgumentException("shards must be >= 1");
+        }
+        Files.createDirectories(dir);
+        // Weights of an earlier write (another shard count) would be loaded along with these: remove them first.
+        try (var old = Files.list(dir)) {
+            for (Path f : old.filter(ModelWriter::isWeightFile).toList()) {
+                Files.delete(f);
+            }
         }
         LlamaConfig c = model.config();
         LlamaWeights w = model.weights();
@@ -174,6 +185,11 @@ public final class ModelWriter {
         }
         mapper.writerWithDefaultPrettyPrinter()
                 .writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
+    }
+
+    private static boolean isWeightFile(Path f) {
+        String name = f.getFileName().toString();
+        return name.endsWith(".safetensors") || name.equals("model.safetensors.index.json");
     }
 
     private static int bytesPer(String dtype) {

@@ -1,18 +1,24 @@
 package dev.tandem.engine.model;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * A seeded random Llama model of any shape, for tests and benchmarks:
- * {@code random:dim=768,hidden=2048,layers=12,heads=12,kv_heads=12,vocab=32000,seq=1024[,seed=S]}. Weights are
+ * {@code random:dim=768,hidden=2048,layers=12,heads=12,kv_heads=12,vocab=32000,seq=1024[,seed=S][,bos=B][,eos=E]}
+ * (kv_heads defaults to heads, seed to 0, bos/eos to 1/2). Weights are
  * uniform in ±1/√fan_in (norms 1), so activations stay in range however deep the model; the same reference always
  * gives the same weights.
  */
 public final class RandomModel {
 
     public static final String PREFIX = "random:";
+
+    /** The keys of a reference: the shape (kv_heads defaults to heads), the seed (0) and the BOS/EOS ids (1, 2). */
+    static final List<String> KEYS =
+            List.of("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "seq", "seed", "bos", "eos");
 
     private RandomModel() {}
 
@@ -24,12 +30,20 @@ public final class RandomModel {
         Map<String, Integer> p = parse(reference);
         int dim = need(p, "dim");
         int heads = need(p, "heads");
+        if (heads < 1 || dim % heads != 0) {
+            throw new IllegalArgumentException("random model: dim " + dim + " must be a multiple of heads " + heads);
+        }
+        int kvHeads = p.getOrDefault("kv_heads", heads);
+        if (kvHeads < 1 || heads % kvHeads != 0) {
+            throw new IllegalArgumentException(
+                    "random model: heads " + heads + " must be a multiple of kv_heads " + kvHeads);
+        }
         return new LlamaConfig(
                 dim,
                 need(p, "hidden"),
                 need(p, "layers"),
                 heads,
-                p.getOrDefault("kv_heads", heads),
+                kvHeads,
                 need(p, "vocab"),
                 need(p, "seq"),
                 dim / heads,
@@ -76,8 +90,13 @@ public final class RandomModel {
             if (p.length != 2) {
                 throw new IllegalArgumentException("'" + kv + "' in " + reference + " is not key=value");
             }
+            String key = p[0].trim();
+            if (!KEYS.contains(key)) {
+                throw new IllegalArgumentException(
+                        "unknown key '" + key + "' in " + reference + " (" + String.join(", ", KEYS) + ")");
+            }
             try {
-                out.put(p[0].trim(), Integer.parseInt(p[1].trim()));
+                out.put(key, Integer.parseInt(p[1].trim()));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("'" + kv + "' in " + reference + " is not an integer");
             }

@@ -39,6 +39,11 @@ public final class Safetensors {
         this.data = data;
     }
 
+    /** The file these tensors come from. */
+    public Path file() {
+        return file;
+    }
+
     public static Safetensors open(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();

@@ -1,6 +1,7 @@
 package dev.tandem.engine.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.engine.model.Llama2cLoader;
 import dev.tandem.engine.model.Matrix;
@@ -75,6 +76,29 @@ class ModelFormatsTest {
                     .as("logits from %s", dtype)
                     .isLessThanOrEqualTo(tolerance);
         }
+    }
+
+    @Test
+    void aTensorInTwoFilesOfOneDirectoryIsRefusedWithBothNames(@TempDir Path dir) throws Exception {
+        Llama2cLoader.Loaded original = RandomModel.load(SHAPE);
+        Path single = dir.resolve("single");
+        Path sharded = dir.resolve("sharded");
+        ModelWriter.writeHuggingFace(original, single);
+        ModelWriter.writeHuggingFace(original, sharded, "F32", 2);
+        Files.copy(
+                sharded.resolve("model-00002-of-00002.safetensors"),
+                single.resolve("model-00002-of-00002.safetensors"));
+        assertThatThrownBy(() -> ModelLoader.load(single.toString()))
+                .hasMessageContaining("two files")
+                .hasMessageContaining("model.safetensors")
+                .hasMessageContaining("model-00002-of-00002.safetensors");
+        // the index of a sharded directory decides which files are read: a stray file beside them is ignored
+        // (logits equal up to rounding: the HF layout rotates q/k by halves)
+        Files.copy(single.resolve("model.safetensors"), sharded.resolve("stray.safetensors"));
+        assertThat(maxDiff(
+                        logits(original, new int[] {1, 2, 3}),
+                        logits(ModelLoader.load(sharded.toString()), new int[] {1, 2, 3})))
+                .isLessThan(1e-5);
     }
 
     private static float rounded(float v, String dtype) {

@@ -54,7 +54,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(
             names = "--gen-len",
             defaultValue = "128",
-            description = "Generated tokens measured per sequence (default: ${DEFAULT-VALUE}).")
+            description = "Tokens generated and measured per sequence after the warm-up (default: ${DEFAULT-VALUE}).")
     int genLen;
 
     @Option(
@@ -63,15 +63,18 @@ public final class BenchEngineCommand implements Callable<Integer> {
             description = "Tokens each sequence generates before decode is measured (default: ${DEFAULT-VALUE}).")
     int warmupTokens;
 
-    @Option(names = "--json", description = "Print the result as one JSON object on the last stdout line.")
+    @Option(
+            names = "--json",
+            description = "Print the result as one compact JSON object on the last stdout line (without it: the same"
+                    + " object pretty-printed; a summary line always goes to stderr).")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (batch < 1 || promptLen < 1 || genLen < 2 || warmupTokens < 0) {
-            throw new IllegalArgumentException(
-                    "--batch and --prompt-len must be >= 1, --gen-len >= 2, --warmup-tokens >= 0");
-        }
+        require(batch >= 1, "--batch must be >= 1, not " + batch);
+        require(promptLen >= 1, "--prompt-len must be >= 1, not " + promptLen);
+        require(genLen >= 2, "--gen-len must be >= 2, not " + genLen);
+        require(warmupTokens >= 0, "--warmup-tokens must be >= 0, not " + warmupTokens);
         Map<String, String> options = compute.engineOptions();
         EngineConfig config = EngineConfig.builder()
                 .workerId("bench")
@@ -118,12 +121,18 @@ public final class BenchEngineCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
     /** One request: when it was submitted, and the time and token count of each delta that carried tokens. */
     record Trace(long submitted, long[] times, int[] counts, int deltas) {}
 
     record Result(double prefillSeconds, double decodeSeconds, long decodedTokens, double[] ttftMs, double[] itlMs) {}
 
-    /** The figures of one timed run; the decode window opens when the last sequence has its warm-up tokens. */
+    /** The figures of one timed run; the decode window opens when the last sequence has had its warm-up tokens. */
     static Result measure(Trace[] traces, int warmupTokens) {
         long start = Long.MAX_VALUE;
         long lastFirst = Long.MIN_VALUE;
@@ -140,11 +149,12 @@ public final class BenchEngineCommand implements Callable<Integer> {
             lastFirst = Math.max(lastFirst, t.times()[0]);
             ttft[i] = (t.times()[0] - t.submitted()) / 1e6;
             end = Math.max(end, t.times()[t.deltas() - 1]);
-            // The time at which this sequence had produced warmupTokens + 1 tokens: its last unmeasured token.
+            // The time of this sequence's last warm-up token (its first token when there is no warm-up): the
+            // tokens after it are the measured ones, gen-len of them when there is a warm-up.
             int produced = 0;
             for (int d = 0; d < t.deltas(); d++) {
                 produced += t.counts()[d];
-                if (produced > warmupTokens) {
+                if (produced >= Math.max(1, warmupTokens)) {
                     windowStart = Math.max(windowStart, t.times()[d]);
                     break;
                 }

@@ -17,6 +17,9 @@ final class ComputeOptions {
     Integer threads;
 
     Map<String, String> engineOptions() {
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1, not " + threads);
+        }
         Map<String, String> options = new HashMap<>(Map.of("dtype", dtype));
         if (threads != null) {
             options.put("threads", String.valueOf(threads));

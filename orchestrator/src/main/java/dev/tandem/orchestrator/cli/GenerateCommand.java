@@ -28,13 +28,17 @@ import picocli.CommandLine.Option;
 @Command(
         name = "generate",
         mixinStandardHelpOptions = true,
-        description = "Generate from a prompt of token ids with one in-process engine.")
+        description = "Generate from a prompt (token ids or text) with one in-process engine.")
 public final class GenerateCommand implements java.util.concurrent.Callable<Integer> {
 
     @Mixin
     ComputeOptions compute;
 
-    @Option(names = "--model", required = true, description = "Model: a llama2.c checkpoint.")
+    @Option(
+            names = "--model",
+            required = true,
+            description = "Model: a llama2.c checkpoint, a Hugging Face directory or org/name, or random:SHAPE"
+                    + " (keys dim, hidden, layers, heads, kv_heads, vocab, seq, seed, bos, eos).")
     String model;
 
     @Option(names = "--engine", defaultValue = "native", description = "Engine (default: ${DEFAULT-VALUE}).")

@@ -50,7 +50,8 @@ public final class WriteModelCommand implements Callable<Integer> {
 
     @Option(
             names = "--shards",
-            description = "hf only: number of safetensors files, with a model.safetensors.index.json (default: 1).")
+            description = "hf only: number of safetensors files (at most one per tensor), with a"
+                    + " model.safetensors.index.json (default: 1). Earlier weight files in the directory are replaced.")
     Integer shards;
 
     @Option(names = "--force", description = "Overwrite an existing output.")
@@ -58,6 +59,15 @@ public final class WriteModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (output.toString().isBlank()) {
+            throw new IllegalArgumentException("--output must name a file or directory");
+        }
+        if (format == Format.hf && Files.isRegularFile(output)) {
+            throw new IllegalArgumentException(output + " is a file; an hf model is written as a directory");
+        }
+        if (format == Format.llama2c && Files.isDirectory(output)) {
+            throw new IllegalArgumentException(output + " is a directory; a llama2c model is written as one file");
+        }
         if (Files.exists(output) && !force) {
             throw new IllegalArgumentException(output + " exists; pass --force to overwrite it");
         }

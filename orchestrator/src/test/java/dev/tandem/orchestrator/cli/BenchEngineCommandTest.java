@@ -30,13 +30,14 @@ class BenchEngineCommandTest {
 
     @Test
     void decodeIsTimedFromTheLastSequenceToFinishItsWarmupTokens() {
-        // Two tokens of warm-up each: the window opens at the later third token (40 ms) and closes at 100 ms.
+        // Two tokens of warm-up each: the window opens at the later second token (25 ms) and closes at 100 ms; the
+        // three tokens after the warm-up of each sequence are measured.
         Trace a = trace(0, 10, 20, 30, 60, 90);
         Trace b = trace(0, 15, 25, 40, 70, 100);
         Result r = BenchEngineCommand.measure(new Trace[] {a, b}, 2);
         assertThat(r.prefillSeconds()).isCloseTo(0.015, within(1e-9));
-        assertThat(r.decodeSeconds()).isCloseTo(0.060, within(1e-9));
-        assertThat(r.decodedTokens()).isEqualTo(4); // 60, 90, 70, 100
+        assertThat(r.decodeSeconds()).isCloseTo(0.075, within(1e-9));
+        assertThat(r.decodedTokens()).isEqualTo(6); // 30, 60, 90, 40, 70, 100
         assertThat(r.ttftMs()).containsExactly(10.0, 15.0);
         assertThat(r.itlMs()).containsExactlyInAnyOrder(10.0, 10.0, 30.0, 30.0, 10.0, 15.0, 30.0, 30.0);
     }

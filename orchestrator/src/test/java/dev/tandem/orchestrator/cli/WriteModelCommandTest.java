@@ -91,6 +91,67 @@ class WriteModelCommandTest {
     }
 
     @Test
+    void forcingANewModelIntoAnHfDirectoryReplacesTheOldWeightFiles(@TempDir Path dir) throws Exception {
+        Path hf = dir.resolve("hf");
+        String other = SHAPE.replace("seed=11", "seed=12");
+        assertThat(tandem(
+                        "write-model", "--model", SHAPE, "--format", "hf", "--shards", "3", "--output", hf.toString())[
+                        0])
+                .isEqualTo("0");
+        assertThat(tandem("write-model", "--model", other, "--format", "hf", "--force", "--output", hf.toString())[0])
+                .isEqualTo("0");
+        try (var files = Files.list(hf)) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("config.json", "model.safetensors");
+        }
+        assertThat(greedyIds(hf.toString())).isEqualTo(greedyIds(other)).isNotEqualTo(greedyIds(SHAPE));
+    }
+
+    @Test
+    void aStaleShardNextToANewFileIsAnErrorNotASilentChoice(@TempDir Path dir) throws Exception {
+        Path hf = dir.resolve("hf");
+        Path shards = dir.resolve("shards");
+        assertThat(tandem("write-model", "--model", SHAPE, "--format", "hf", "--output", hf.toString())[0])
+                .isEqualTo("0");
+        assertThat(tandem(
+                        "write-model",
+                        "--model",
+                        SHAPE,
+                        "--format",
+                        "hf",
+                        "--shards",
+                        "2",
+                        "--output",
+                        shards.toString())[0])
+                .isEqualTo("0");
+        Files.copy(shards.resolve("model-00001-of-00002.safetensors"), hf.resolve("model-00001-of-00002.safetensors"));
+        String[] r = tandem(
+                "generate", "--model", hf.toString(), "--prompt-ids", "1", "--max-tokens", "2", "--output", "ids");
+        assertThat(r[0]).isNotEqualTo("0");
+    }
+
+    @Test
+    void randomShapesWithUnknownKeysOrUnevenHeadsAreRejected(@TempDir Path dir) {
+        for (String bad : new String[] {
+            "random:dim=64,hidden=96,layers=2,heads=4,kv_head=2,vocab=80,seq=64",
+            "random:dim=66,hidden=96,layers=2,heads=4,vocab=80,seq=64",
+            "random:dim=64,hidden=96,layers=2,heads=4,kv_heads=3,vocab=80,seq=64"
+        }) {
+            assertThat(tandem(
+                            "write-model",
+                            "--model",
+                            bad,
+                            "--format",
+                            "llama2c",
+                            "--output",
+                            dir.resolve("m.bin").toString())[0])
+                    .as(bad)
+                    .isNotEqualTo("0");
+        }
+        assertThat(dir.resolve("m.bin")).doesNotExist();
+    }
+
+    @Test
     void optionsThatTheFormatCannotHonourAreRejected(@TempDir Path dir) {
         Path bin = dir.resolve("m.bin");
         assertThat(tandem(
