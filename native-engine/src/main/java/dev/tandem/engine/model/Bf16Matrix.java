@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * bf16 weights (the upper 16 bits of each f32), half the bytes of f32 and so about twice the decode speed where
  * decode is bound by memory bandwidth. Products widen to f32 in registers and accumulate in f32.
  */
-public final class Bf16Matrix implements Matrix {
+public final class Bf16Matrix implements WidenedRows {
 
     /** The preferred float species (at least 8 lanes) and the int and short species with as many lanes. */
     private static final VectorSpecies<Float> F =
@@ -108,20 +108,7 @@ public final class Bf16Matrix implements Matrix {
     }
 
     @Override
-    public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
-        if (n == 1) {
-            matVec(xs[0], outs[0], from, to);
-            return;
-        }
-        WidenedRows.matMul(cols, this::decode, xs, outs, n, from, to);
-    }
-
-    @Override
-    public void row(int r, float[] out) {
-        decode(r, out, 0);
-    }
-
-    private void decode(int r, float[] dst, int off) {
+    public void decode(int r, float[] dst, int off) {
         int base = r * cols;
         int c = 0;
         for (; c + L <= cols; c += L) {

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * int8 weights in groups of 32 with one f32 scale per group (Q8_0-style): a quarter of the bytes of f32, with the
  * largest magnitude of each group mapped to ±127. Products dequantize on the fly and accumulate in f32.
  */
-public final class Q8Matrix implements Matrix {
+public final class Q8Matrix implements WidenedRows {
 
     public static final int GROUP = 32;
 
@@ -136,20 +136,7 @@ public final class Q8Matrix implements Matrix {
     private static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
 
     @Override
-    public void matMul(float[][] xs, float[][] outs, int n, int from, int to) {
-        if (n == 1) {
-            matVec(xs[0], outs[0], from, to);
-            return;
-        }
-        WidenedRows.matMul(cols, this::decode, xs, outs, n, from, to);
-    }
-
-    @Override
-    public void row(int r, float[] out) {
-        decode(r, out, 0);
-    }
-
-    private void decode(int r, float[] dst, int off) {
+    public void decode(int r, float[] dst, int off) {
         int base = r * cols;
         int sb = r * groupsPerRow;
         int lanes = F.length();
