@@ -13,7 +13,14 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Chunks are claimed, not assigned: on a shared machine one core is often slowed by another process, and with a
  * fixed split the other thread then waited for it (a third of a batch-1 decode step in a profile). With claiming,
  * the faster thread simply takes more chunks; the caller works too and never waits for a worker that has not
- * started, only for chunks already claimed.
+ * started, only for chunks already claimed. Chunks shrink as the loop drains (each claim takes a share of what is
+ * left, down to a few rows), so each thread starts with one long contiguous stream of weights and the loop ends with
+ * pieces small enough that the last one finishes soon after the others.
+ *
+ * <p>Waits spin only briefly, then yield: when the scheduler puts both threads of a team on one core (it does, for
+ * milliseconds at a time, whenever another process takes the other core), a pure spin burns the time slice that the
+ * awaited thread needs. A scheduler trace of batch-1 decode showed exactly that ping-pong, and the caller's wait for
+ * the last chunk halved once waits yielded.
  *
  * <p>One caller at a time (the engine thread).
  */
@@ -25,34 +32,48 @@ final class ComputeTeam implements AutoCloseable {
     }
 
     /**
-     * Chunks per thread that a loop is cut into: enough to even out a slowed core, few enough that each thread's
-     * stream of weights restarts rarely. Batch-1 decode, alternating settings every few steps within one run,
-     * measured 1 and 2 up to ~1.5% faster than 8 and 32 clearly slower (+2.5%); 4 keeps most of the balancing.
+     * Each claim takes {@code 1 / (CLAIM_DIVISOR × threads)} of the rows still unclaimed, so two threads start with a
+     * quarter of the loop each and the pieces shrink geometrically (guided self-scheduling).
      */
-    private static final int CHUNKS_PER_THREAD = 4;
+    private static final int CLAIM_DIVISOR = 2;
 
-    private static final long SPIN_NANOS = 200_000;
+    /** The smallest claim in rows (or items): a few microseconds of streaming for a matrix row range. */
+    private static final int MIN_CLAIM = 16;
+
+    /** How long an idle worker waits for the next loop before it parks (a decode step has gaps of microseconds). */
+    private static final long SPIN_NANOS = 1_000_000;
+
+    /** How long a wait spins before it starts yielding its core. */
+    private static final long PURE_SPIN_NANOS = 10_000;
 
     /** One loop: its body, its cursor and the workers inside it. */
     private static final class Job {
         final Range body;
         final int total;
-        final int grain;
+        final int align;
+        final int minClaim;
+        final int divisor;
         final AtomicInteger cursor = new AtomicInteger();
         final AtomicInteger active = new AtomicInteger();
         volatile Throwable failure;
 
-        Job(Range body, int total, int grain) {
+        Job(Range body, int total, int align, int minClaim, int divisor) {
             this.body = body;
             this.total = total;
-            this.grain = grain;
+            this.align = align;
+            this.minClaim = minClaim;
+            this.divisor = divisor;
         }
 
-        /** Claims and runs chunks until none is left. */
+        /** Claims and runs chunks until none is left; chunk starts stay multiples of {@code align}. */
         void drain(int part) {
             int from;
-            while ((from = cursor.getAndAdd(grain)) < total) {
-                body.run(part, from, Math.min(total, from + grain));
+            while ((from = cursor.get()) < total) {
+                int len = Math.max(minClaim, (total - from) / divisor);
+                int to = Math.min(total, from + (len + align - 1) / align * align);
+                if (cursor.compareAndSet(from, to)) {
+                    body.run(part, from, to);
+                }
             }
         }
     }
@@ -90,9 +111,9 @@ final class ComputeTeam implements AutoCloseable {
             return;
         }
         int a = Math.max(1, align);
-        int grain = Math.max(1, n / (size * CHUNKS_PER_THREAD));
-        grain = (grain + a - 1) / a * a;
-        Job j = new Job(r, n, grain);
+        // Small loops (a decode step's attention heads) still split into single items.
+        int minClaim = Math.max(a, Math.min(MIN_CLAIM, n / (size * MIN_CLAIM)));
+        Job j = new Job(r, n, a, minClaim, CLAIM_DIVISOR * size);
         job = j;
         for (int i = 0; i < workers.length; i++) {
             if (parked.get(i) == 1) {
@@ -106,12 +127,22 @@ final class ComputeTeam implements AutoCloseable {
             j.cursor.set(n); // stop the others early; they finish the chunk in hand
         }
         // Every chunk is claimed now; wait only for those still running. A worker that joins later finds none.
+        long waitStart = System.nanoTime();
         while (j.active.get() > 0) {
-            Thread.onSpinWait();
+            pause(waitStart);
         }
         Throwable f = j.failure;
         if (f != null) {
             throw new IllegalStateException("a compute thread failed", f);
+        }
+    }
+
+    /** One turn of a wait that began at {@code since}: a pure spin at first, then a yield of the core. */
+    private static void pause(long since) {
+        if (System.nanoTime() - since > PURE_SPIN_NANOS) {
+            Thread.yield();
+        } else {
+            Thread.onSpinWait();
         }
     }
 
@@ -125,10 +156,10 @@ final class ComputeTeam implements AutoCloseable {
         while (!closed) {
             Job j = job;
             if (j == seen || j == null) {
-                long spinUntil = System.nanoTime() + SPIN_NANOS;
+                long idleSince = System.nanoTime();
                 while (job == j && !closed) {
-                    if (System.nanoTime() < spinUntil) {
-                        Thread.onSpinWait();
+                    if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                        pause(idleSince);
                     } else {
                         parked.set(part - 1, 1);
                         if (job == j && !closed) {

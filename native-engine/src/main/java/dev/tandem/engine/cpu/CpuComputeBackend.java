@@ -63,7 +63,7 @@ public final class CpuComputeBackend implements ComputeBackend {
     public CpuComputeBackend(LlamaConfig config, LlamaWeights weights, int kvBlocks, int blockSize, int threads) {
         this.c = config;
         this.w = weights;
-        this.kv = new PagedKvStore(config.layers(), kvBlocks, blockSize, config.kvDim());
+        this.kv = new PagedKvStore(config.layers(), kvBlocks, blockSize, config.kvHeads(), config.headDim());
         this.threads = Math.max(1, threads);
         this.team = new ComputeTeam(this.threads);
         x = new float[MICRO_BATCH][c.dim()];
@@ -186,7 +186,6 @@ public final class CpuComputeBackend implements ComputeBackend {
     /** Positions [0, n) of the micro-batch through every layer; leaves their hidden states in {@code x}. */
     private void layers(int n) {
         int dim = c.dim();
-        int kvDim = c.kvDim();
         for (int t = 0; t < n; t++) {
             w.embedding().row(tokens[t], x[t]);
             kvOffsets[t] = kv.offset(tables[t], positions[t]);
@@ -213,8 +212,8 @@ public final class CpuComputeBackend implements ComputeBackend {
                 }
                 rope(q[t], c.heads(), t);
                 rope(k[t], c.kvHeads(), t);
-                System.arraycopy(k[t], 0, keys, kvOffsets[t], kvDim);
-                System.arraycopy(v[t], 0, values, kvOffsets[t], kvDim);
+                kv.write(keys, kvOffsets[t], k[t]);
+                kv.write(values, kvOffsets[t], v[t]);
             }
             parallel(n * c.heads(), (part, from, to) -> attend(keys, values, att[part], from, to));
             matMul(w.wo()[l], xb, xb2, n);
@@ -246,7 +245,6 @@ public final class CpuComputeBackend implements ComputeBackend {
         int hs = c.headDim();
         int heads = c.heads();
         int bs = kv.blockSize;
-        int kvDim = c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hs));
         for (int item = from; item < to; item++) {
             int t = item / heads;
@@ -255,18 +253,18 @@ public final class CpuComputeBackend implements ComputeBackend {
             int[] table = tables[t];
             float[] out = xb[t];
             int qo = h * hs;
-            int ko = (h / c.groupSize()) * hs;
+            int kvh = h / c.groupSize();
             int len = pos + 1;
-            // Block by block: the positions of a block lie kvDim floats apart, so no per-position lookup.
+            // Block by block: this head's positions in a block are contiguous, so no per-position lookup.
             for (int b = 0, p = 0; p < len; b++, p += bs) {
-                int base = table[b] * bs * kvDim + ko;
-                VectorOps.dots(q[t], qo, keys, base, kvDim, Math.min(bs, len - p), hs, scale, a, p);
+                int base = kv.blockBase(table[b], kvh);
+                VectorOps.dots(q[t], qo, keys, base, hs, Math.min(bs, len - p), hs, scale, a, p);
             }
             VectorOps.softmax(a, 0, len);
             Arrays.fill(out, qo, qo + hs, 0f);
             for (int b = 0, p = 0; p < len; b++, p += bs) {
-                int base = table[b] * bs * kvDim + ko;
-                VectorOps.weightedSum(a, p, values, base, kvDim, Math.min(bs, len - p), hs, out, qo);
+                int base = kv.blockBase(table[b], kvh);
+                VectorOps.weightedSum(a, p, values, base, hs, Math.min(bs, len - p), hs, out, qo);
             }
         }
     }
