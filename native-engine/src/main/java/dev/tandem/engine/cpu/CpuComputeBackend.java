@@ -374,9 +374,9 @@ public final class CpuComputeBackend implements ComputeBackend {
         });
     }
 
-    /** Runs {@code body} over [0, total) in one contiguous range per thread. */
+    /** Runs {@code body} over [0, total) items of uneven cost (attention's (position, head) pairs). */
     private void parallel(int total, ComputeTeam.Range body) {
-        team.run(total, body);
+        team.runUneven(total, body);
     }
 
     @Override

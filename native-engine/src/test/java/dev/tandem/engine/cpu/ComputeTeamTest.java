@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
@@ -36,24 +35,66 @@ class ComputeTeamTest {
     }
 
     @Test
-    void claimsStartAtAQuarterOfTheLoopAndShrinkToTheEnd() {
+    void aThreadStalledInsideItsShareLosesTheRestOfItToTheOthers() {
+        try (ComputeTeam team = new ComputeTeam(2)) {
+            for (int round = 0; round < 5; round++) {
+                AtomicIntegerArray byPart = new AtomicIntegerArray(2);
+                AtomicIntegerArray hits = new AtomicIntegerArray(768);
+                team.run(768, 2, (part, from, to) -> {
+                    if (part == 1 && byPart.get(1) == 0) {
+                        sleep(30); // a core taken by another process for a while
+                    }
+                    byPart.addAndGet(part, to - from);
+                    for (int i = from; i < to; i++) {
+                        hits.incrementAndGet(i);
+                    }
+                });
+                for (int i = 0; i < 768; i++) {
+                    assertThat(hits.get(i)).isEqualTo(1);
+                }
+                // The worker's share is [384, 768) and it claims half of what is left at a time: stalled in its first
+                // piece, it keeps that piece and the caller takes everything else.
+                assertThat(byPart.get(1)).as("rows the stalled worker ran").isLessThanOrEqualTo(192);
+                assertThat(byPart.get(0)).isGreaterThanOrEqualTo(576);
+            }
+        }
+    }
+
+    @Test
+    void eachThreadWalksItsShareFrontToBackInShrinkingPieces() {
+        try (ComputeTeam team = new ComputeTeam(1)) {
+            List<int[]> chunks = new ArrayList<>();
+            team.run(768, 2, (part, from, to) -> chunks.add(new int[] {from, to}));
+            assertThat(chunks).hasSize(1).first().satisfies(c -> assertThat(c).containsExactly(0, 768));
+        }
         try (ComputeTeam team = new ComputeTeam(2)) {
             for (int round = 0; round < 20; round++) {
-                List<int[]> chunks = Collections.synchronizedList(new ArrayList<>());
-                team.run(768, 2, (part, from, to) -> chunks.add(new int[] {from, to}));
-                List<int[]> inOrder = new ArrayList<>(chunks);
-                inOrder.sort(Comparator.comparingInt(c -> c[0]));
-                assertThat(inOrder.getFirst()).containsExactly(0, 192);
-                for (int i = 1; i < inOrder.size(); i++) {
-                    int[] prev = inOrder.get(i - 1);
-                    int[] cur = inOrder.get(i);
-                    assertThat(cur[0]).isEqualTo(prev[1]);
-                    assertThat(cur[1] - cur[0]).isLessThanOrEqualTo(prev[1] - prev[0]);
+                List<int[]> caller = Collections.synchronizedList(new ArrayList<>());
+                team.run(768, 2, (part, from, to) -> {
+                    if (part == 0) {
+                        caller.add(new int[] {from, to});
+                    }
+                });
+                // the caller starts at the front of its own share [0, 384) with half of it (less only if the worker
+                // already took the back of it)
+                assertThat(caller.getFirst()[0]).isZero();
+                assertThat(caller.getFirst()[1]).isBetween(16, 192);
+                for (int i = 1; i < caller.size(); i++) {
+                    int[] prev = caller.get(i - 1);
+                    int[] cur = caller.get(i);
+                    if (cur[0] == prev[1]) { // still walking the same run: pieces never grow
+                        assertThat(cur[1] - cur[0]).isLessThanOrEqualTo(prev[1] - prev[0]);
+                    }
                 }
-                // the tail is cut to a few rows, so the last thread to finish holds little
-                assertThat(inOrder.getLast()[1] - inOrder.getLast()[0]).isLessThanOrEqualTo(16);
-                assertThat(inOrder.getLast()[1]).isEqualTo(768);
             }
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
