@@ -90,7 +90,7 @@ public final class NativeEngineProvider implements EngineProvider {
         blocks = Math.max(blocks, perSequence + 1);
         String name = o.getOrDefault(
                 "served-name", config.model() == null ? DEMO_NAME : ModelLoader.servedName(config.model()));
-        Set<Integer> eos = c.eosTokenId() >= 0 ? Set.of(c.eosTokenId()) : Set.of();
+        Set<Integer> eos = m.eosTokenIds();
         EngineInfo info = new EngineInfo(
                 name, bs, c.contextLength(), blocks, c.vocabSize(), eos, config.model(), weights.bytesReadPerStep());
         SchedulerConfig sc =

@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -45,6 +47,7 @@ public final class HuggingFaceLoader {
                 throw new IOException(dir + ": " + e.getMessage(), e);
             }
         }
+        Set<Integer> eos = eosTokenIds(dir);
         int dim = j.path("hidden_size").asInt();
         int heads = j.path("num_attention_heads").asInt();
         int kvHeads = j.path("num_key_value_heads").asInt(heads);
@@ -62,7 +65,7 @@ public final class HuggingFaceLoader {
                 (float) j.path("rms_norm_eps").asDouble(1e-5),
                 true,
                 j.path("bos_token_id").isInt() ? j.path("bos_token_id").asInt() : -1,
-                j.path("eos_token_id").isInt() ? j.path("eos_token_id").asInt() : -1,
+                eos.isEmpty() ? -1 : eos.iterator().next(),
                 scaling);
         boolean tied = j.path("tie_word_embeddings").asBoolean(false);
 
@@ -125,7 +128,33 @@ public final class HuggingFaceLoader {
                         t.floats("model.norm.weight", dim),
                         classifier,
                         bias,
-                        qkNorm));
+                        qkNorm),
+                eos);
+    }
+
+    /**
+     * The ids that end a generation: {@code eos_token_id} of config.json and of generation_config.json, each a single
+     * id or a list (Llama 3.x instruct models stop at any of {@code <|end_of_text|>}, {@code <|eom_id|>} and
+     * {@code <|eot_id|>}).
+     */
+    public static Set<Integer> eosTokenIds(Path dir) throws IOException {
+        Set<Integer> ids = new LinkedHashSet<>();
+        for (String file : new String[] {"config.json", "generation_config.json"}) {
+            Path f = dir.resolve(file);
+            if (Files.isRegularFile(f)) {
+                JsonNode id = new ObjectMapper().readTree(f.toFile()).path("eos_token_id");
+                if (id.canConvertToInt()) {
+                    ids.add(id.asInt());
+                } else if (id.isArray()) {
+                    for (JsonNode one : id) {
+                        if (one.canConvertToInt()) {
+                            ids.add(one.asInt());
+                        }
+                    }
+                }
+            }
+        }
+        return ids;
     }
 
     /**

@@ -7,6 +7,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 
 /**
  * llama2.c legacy checkpoints: seven little-endian int32 header fields (dim, hidden_dim, n_layers, n_heads,
@@ -23,8 +24,18 @@ public final class Llama2cLoader {
 
     private Llama2cLoader() {}
 
-    /** A loaded model. */
-    public record Loaded(LlamaConfig config, LlamaWeights weights) {}
+    /** A loaded model and the token ids that end a generation (several for some Hugging Face models). */
+    public record Loaded(LlamaConfig config, LlamaWeights weights, Set<Integer> eosTokenIds) {
+
+        public Loaded {
+            eosTokenIds = Set.copyOf(eosTokenIds);
+        }
+
+        /** A model whose only end-of-sequence id is the config's (none when it is -1). */
+        public Loaded(LlamaConfig config, LlamaWeights weights) {
+            this(config, weights, config.eosTokenId() >= 0 ? Set.of(config.eosTokenId()) : Set.of());
+        }
+    }
 
     public static Loaded load(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.api.tokenizer.Tokenizer;
+import dev.tandem.engine.model.HuggingFaceLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -62,7 +63,6 @@ public final class HfTokenizer implements Tokenizer {
         Vocabulary vocab = Vocabulary.read(file);
         JsonNode tokenizerConfig = readJson(dir.resolve("tokenizer_config.json"));
         JsonNode config = readJson(dir.resolve("config.json"));
-        JsonNode generationConfig = readJson(dir.resolve("generation_config.json"));
 
         NativeLibrary.configure();
         HuggingFaceTokenizer hf;
@@ -94,8 +94,7 @@ public final class HfTokenizer implements Tokenizer {
         if (eosToken >= 0) {
             eos.add(eosToken);
         }
-        addIds(eos, config.path("eos_token_id"));
-        addIds(eos, generationConfig.path("eos_token_id"));
+        eos.addAll(HuggingFaceLoader.eosTokenIds(dir));
         return new HfTokenizer(hf, vocab.size(), bos, Collections.unmodifiableSet(eos));
     }
 
@@ -152,18 +151,6 @@ public final class HfTokenizer implements Tokenizer {
             return Math.toIntExact(special[0]);
         }
         return -1;
-    }
-
-    private static void addIds(Set<Integer> out, JsonNode ids) {
-        if (ids.canConvertToInt()) {
-            out.add(ids.asInt());
-        } else if (ids.isArray()) {
-            for (JsonNode id : ids) {
-                if (id.canConvertToInt()) {
-                    out.add(id.asInt());
-                }
-            }
-        }
     }
 
     /** The file's JSON, or a missing node when there is no such file. */

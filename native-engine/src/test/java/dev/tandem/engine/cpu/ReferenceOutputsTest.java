@@ -67,10 +67,7 @@ class ReferenceOutputsTest {
                                 b -> b.blockSize(3).maxNumSeqs(64)),
                 Arguments.of("two compute threads splitting every product", "models/stories260K.bin", (UnaryOperator<
                                 EngineConfig.Builder>)
-                        b -> b.maxNumSeqs(64).options(java.util.Map.of("threads", "2"))),
-                Arguments.of("tiny KV cache: preemption and recompute", "models/stories260K.bin", (UnaryOperator<
-                                EngineConfig.Builder>)
-                        b -> b.blockSize(16).kvBlocks(48).maxNumSeqs(8)));
+                        b -> b.maxNumSeqs(64).options(java.util.Map.of("threads", "2"))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -102,13 +99,60 @@ class ReferenceOutputsTest {
                                     StopConditions.maxTokens(c.greedy().length).withIgnoreEos(true)),
                             l);
                 }
+                int cached = 0;
                 for (int i = 0; i < cases.size(); i++) {
-                    listeners.get(i).await();
+                    cached += listeners.get(i).await().usage().cachedPromptTokens();
                     assertThat(listeners.get(i).tokens())
                             .as(name + ", case " + i + ", round " + round)
                             .containsExactly(cases.get(i).greedy());
                 }
+                if (round == 1) {
+                    assertThat(cached)
+                            .as("prompt tokens served from the prefix cache in round 2")
+                            .isPositive();
+                }
             }
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void preemptionAndRecomputeReproduceTheReference() throws Exception {
+        List<Case> cases = cases();
+        EngineConfig config = EngineConfig.builder()
+                .workerId("ref")
+                .model(SharedFixtures.require("models/stories260K.bin").toString())
+                .blockSize(16)
+                .kvBlocks(33) // the floor: one sequence of the full context (32 blocks) plus one
+                .maxNumSeqs(16)
+                .options(java.util.Map.of("threads", "1"))
+                .build();
+        var core = NativeEngineProvider.core(config);
+        List<RecordingListener> listeners = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            RecordingListener l = new RecordingListener();
+            listeners.add(l);
+            core.add(
+                    new GenerateRequest(
+                            "p" + i,
+                            c.prompt(),
+                            SamplingParams.GREEDY,
+                            StopConditions.maxTokens(c.greedy().length).withIgnoreEos(true)),
+                    l,
+                    0);
+        }
+        while (core.hasWork()) {
+            core.step();
+        }
+        assertThat(core.preemptions())
+                .as("sequences preempted for lack of KV blocks")
+                .isPositive();
+        for (int i = 0; i < cases.size(); i++) {
+            assertThat(listeners.get(i).finalDelta()).isNotNull();
+            assertThat(listeners.get(i).tokens())
+                    .as("case " + i)
+                    .containsExactly(cases.get(i).greedy());
+        }
+        core.backend().close();
     }
 }
