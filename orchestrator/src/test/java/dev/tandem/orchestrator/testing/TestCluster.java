@@ -32,6 +32,11 @@ public final class TestCluster implements AutoCloseable {
                 new EmbeddedCluster.Settings(fc, workers, "sim", null, router, 16, 4096, 20, Map.of())));
     }
 
+    /** A cluster of any settings (e.g. the native engine). */
+    public static TestCluster start(EmbeddedCluster.Settings settings) throws IOException {
+        return new TestCluster(EmbeddedCluster.start(settings));
+    }
+
     public EmbeddedCluster cluster() {
         return cluster;
     }
