@@ -59,7 +59,7 @@ public final class HuggingFaceLoader {
                 heads,
                 kvHeads,
                 j.path("vocab_size").asInt(),
-                j.path("max_position_embeddings").asInt(2048),
+                contextLength(j, type),
                 headDim,
                 j.path("rope_theta").asDouble(10000.0),
                 (float) j.path("rms_norm_eps").asDouble(1e-5),
@@ -130,6 +130,18 @@ public final class HuggingFaceLoader {
                         bias,
                         qkNorm),
                 eos);
+    }
+
+    /**
+     * The context served: {@code max_position_embeddings}, capped at a sliding attention window when the model uses
+     * one (Mistral 7B v0.1: 4,096). Attention here is over the whole context, which equals windowed attention only
+     * within the window, so longer sequences are refused instead of computed differently from the model.
+     */
+    static int contextLength(JsonNode j, String type) {
+        int max = j.path("max_position_embeddings").asInt(2048);
+        JsonNode window = j.path("sliding_window");
+        boolean windowed = j.path("use_sliding_window").asBoolean(type.equals("mistral"));
+        return windowed && window.canConvertToInt() && window.asInt() > 0 ? Math.min(max, window.asInt()) : max;
     }
 
     /**

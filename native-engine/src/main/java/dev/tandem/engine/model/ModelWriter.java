@@ -235,7 +235,11 @@ public final class ModelWriter {
         s.put(name, new int[] {v.length});
     }
 
-    private static void writeSafetensors(
+    /**
+     * One safetensors file of the given tensors (row-major float data and their shapes, in order), stored as
+     * {@code dtype} ({@code F32}, {@code F16} or {@code BF16}).
+     */
+    public static void writeSafetensors(
             Map<String, float[]> tensors, Map<String, int[]> shapes, Path file, String dtype) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode header = mapper.createObjectNode();

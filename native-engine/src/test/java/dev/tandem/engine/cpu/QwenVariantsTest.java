@@ -3,23 +3,34 @@ package dev.tandem.engine.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.engine.model.F32Matrix;
+import dev.tandem.engine.model.Llama2cLoader;
 import dev.tandem.engine.model.LlamaConfig;
 import dev.tandem.engine.model.LlamaWeights;
 import dev.tandem.engine.model.Matrix;
+import dev.tandem.engine.model.ModelLoader;
+import dev.tandem.engine.model.ModelWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Qwen2's attention biases and Qwen3's per-head q/k RMSNorm against a direct double-precision evaluation of the
- * published formulas on a one-layer model (dim 8, 2 query heads sharing 1 KV head of size 4, rotate-half RoPE),
- * over a 3-token prompt.
+ * published formulas on a one-layer model (dim 8, 2 query heads sharing 1 KV head of size 8, so heads × head_dim = 16 ≠ dim as in
+ * Qwen3; rotate-half RoPE), over a 3-token prompt: in memory, and written as a Hugging Face qwen2 / qwen3 directory
+ * and loaded back.
  */
 class QwenVariantsTest {
 
     static final int DIM = 8;
     static final int HEADS = 2;
     static final int KV_HEADS = 1;
-    static final int HS = 4;
+    static final int HS = 8; // head_dim × heads = 16 ≠ dim (as in Qwen3, whose head_dim is not dim / heads)
     static final int HIDDEN = 6;
     static final int VOCAB = 5;
     static final LlamaConfig CONFIG =
@@ -217,8 +228,12 @@ class QwenVariantsTest {
     }
 
     private static void assertMatches(Model m) {
+        assertMatches(m, CONFIG, weights(m));
+    }
+
+    private static void assertMatches(Model m, LlamaConfig config, LlamaWeights w) {
         int[] tokens = {1, 4, 2};
-        CpuComputeBackend b = new CpuComputeBackend(CONFIG, weights(m), 4, 16, 1);
+        CpuComputeBackend b = new CpuComputeBackend(config, w, 4, 16, 1);
         float[] got = b.logitsAfter(tokens);
         b.close();
         double[] want = referenceLogits(m, tokens);
@@ -237,6 +252,95 @@ class QwenVariantsTest {
     @Test
     void qwen3PerHeadQkNormsFollowTheFormulas() {
         assertMatches(model(12, false, true));
+    }
+
+    private static float[] flat(float[][] m) {
+        float[] out = new float[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) {
+            System.arraycopy(m[i], 0, out, i * m[0].length, m[0].length);
+        }
+        return out;
+    }
+
+    /** The model as a Hugging Face directory of {@code type} (its tensors are in HF's rotate-half layout already). */
+    private static Path writeHf(Model m, String type, Path dir) throws Exception {
+        Map<String, float[]> t = new LinkedHashMap<>();
+        Map<String, int[]> s = new LinkedHashMap<>();
+        BiConsumer<String, float[][]> mat = (name, w) -> {
+            t.put(name, flat(w));
+            s.put(name, new int[] {w.length, w[0].length});
+        };
+        BiConsumer<String, float[]> vec = (name, v) -> {
+            t.put(name, v);
+            s.put(name, new int[] {v.length});
+        };
+        String p = "model.layers.0.";
+        mat.accept("model.embed_tokens.weight", m.emb());
+        vec.accept(p + "input_layernorm.weight", m.attnNorm());
+        mat.accept(p + "self_attn.q_proj.weight", m.wq());
+        mat.accept(p + "self_attn.k_proj.weight", m.wk());
+        mat.accept(p + "self_attn.v_proj.weight", m.wv());
+        mat.accept(p + "self_attn.o_proj.weight", m.wo());
+        if (m.bq() != null) {
+            vec.accept(p + "self_attn.q_proj.bias", m.bq());
+            vec.accept(p + "self_attn.k_proj.bias", m.bk());
+            vec.accept(p + "self_attn.v_proj.bias", m.bv());
+        }
+        if (m.qn() != null) {
+            vec.accept(p + "self_attn.q_norm.weight", m.qn());
+            vec.accept(p + "self_attn.k_norm.weight", m.kn());
+        }
+        vec.accept(p + "post_attention_layernorm.weight", m.ffnNorm());
+        mat.accept(p + "mlp.gate_proj.weight", m.w1());
+        mat.accept(p + "mlp.down_proj.weight", m.w2());
+        mat.accept(p + "mlp.up_proj.weight", m.w3());
+        vec.accept("model.norm.weight", m.finalNorm());
+        mat.accept("lm_head.weight", m.cls());
+        Path hf = dir.resolve(type);
+        Files.createDirectories(hf);
+        ModelWriter.writeSafetensors(t, s, hf.resolve("model.safetensors"), "F32");
+        Files.writeString(
+                hf.resolve("config.json"),
+                String.format(
+                        "{\"model_type\": \"%s\", \"hidden_size\": %d, \"intermediate_size\": %d,"
+                                + " \"num_hidden_layers\": 1, \"num_attention_heads\": %d, \"num_key_value_heads\": %d,"
+                                + " \"head_dim\": %d, \"vocab_size\": %d, \"max_position_embeddings\": 16,"
+                                + " \"rms_norm_eps\": 1e-6, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false,"
+                                + " \"bos_token_id\": 1, \"eos_token_id\": 2}",
+                        type, DIM, HIDDEN, HEADS, KV_HEADS, HS, VOCAB));
+        return hf;
+    }
+
+    @Test
+    void qwen2AndQwen3DirectoriesLoadTheirBiasesAndNormsAndHeadDim(@TempDir Path dir) throws Exception {
+        for (String type : List.of("qwen2", "qwen3")) {
+            Model m = model(type.equals("qwen2") ? 21 : 22, type.equals("qwen2"), type.equals("qwen3"));
+            Llama2cLoader.Loaded loaded = ModelLoader.load(writeHf(m, type, dir).toString());
+            assertThat(loaded.config().headDim()).isEqualTo(HS);
+            assertThat(loaded.config().qDim())
+                    .isEqualTo(16)
+                    .isNotEqualTo(loaded.config().dim());
+            assertThat(loaded.weights().attnBias() != null).isEqualTo(type.equals("qwen2"));
+            assertThat(loaded.weights().qkNorm() != null).isEqualTo(type.equals("qwen3"));
+            assertMatches(m, loaded.config(), loaded.weights());
+        }
+    }
+
+    @Test
+    void aMistralDirectoryLoadsAsLlamaWithItsContextCappedAtTheSlidingWindow(@TempDir Path dir) throws Exception {
+        Model m = model(23, false, false);
+        Path hf = writeHf(m, "mistral", dir);
+        String config = Files.readString(hf.resolve("config.json"));
+        Files.writeString(hf.resolve("config.json"), config.replace("}", ", \"sliding_window\": 8}"));
+        Llama2cLoader.Loaded loaded = ModelLoader.load(hf.toString());
+        assertThat(loaded.config().contextLength()).isEqualTo(8);
+        assertMatches(m, loaded.config(), loaded.weights());
+        // Qwen2 configs carry a window they do not use
+        Path qwen = writeHf(model(24, true, false), "qwen2", dir.resolve("q"));
+        String q = Files.readString(qwen.resolve("config.json"));
+        Files.writeString(
+                qwen.resolve("config.json"), q.replace("}", ", \"sliding_window\": 8, \"use_sliding_window\": false}"));
+        assertThat(ModelLoader.load(qwen.toString()).config().contextLength()).isEqualTo(16);
     }
 
     @Test
