@@ -83,18 +83,27 @@ public final class NativeEngineProvider implements EngineProvider {
                 o.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         long kvBytes = Long.parseLong(o.getOrDefault("kv-memory-bytes", String.valueOf(DEFAULT_KV_BYTES)));
         int bs = config.blockSize();
-        int perSequence = (c.contextLength() + bs - 1) / bs;
-        int blocks = Math.min(
-                config.kvBlocks(),
-                Math.min(CpuComputeBackend.blocksFitting(c, bs, kvBytes), perSequence * config.maxNumSeqs()));
+        int budget = CpuComputeBackend.blocksFitting(c, bs, kvBytes);
+        // A checkpoint's context can need far more KV than the budget (131,072 positions of a 1B Llama: ~8 GiB):
+        // serve the context that fits, as a shorter max_model_len, rather than overrun the memory the user set.
+        int context = Math.min(c.contextLength(), Math.max(bs, (budget - 1) * bs));
+        if (context < c.contextLength()) {
+            System.getLogger(NativeEngineProvider.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "serving a context of " + context + " tokens instead of the model's " + c.contextLength()
+                                    + ": that is what " + kvBytes + " bytes of KV cache hold (option kv-memory-bytes)");
+        }
+        int perSequence = (context + bs - 1) / bs;
+        int blocks = Math.min(config.kvBlocks(), Math.min(budget, perSequence * config.maxNumSeqs()));
         blocks = Math.max(blocks, perSequence + 1);
         String name = o.getOrDefault(
                 "served-name", config.model() == null ? DEMO_NAME : ModelLoader.servedName(config.model()));
         Set<Integer> eos = m.eosTokenIds();
         EngineInfo info = new EngineInfo(
-                name, bs, c.contextLength(), blocks, c.vocabSize(), eos, config.model(), weights.bytesReadPerStep());
+                name, bs, context, blocks, c.vocabSize(), eos, config.model(), weights.bytesReadPerStep());
         SchedulerConfig sc =
-                new SchedulerConfig(bs, blocks, config.maxNumBatchedTokens(), config.maxNumSeqs(), c.contextLength());
+                new SchedulerConfig(bs, blocks, config.maxNumBatchedTokens(), config.maxNumSeqs(), context);
         CpuComputeBackend backend = new CpuComputeBackend(c, weights, blocks, bs, threads);
         // Loading leaves the young generation full of large arrays (the weights, the KV store, and with --dtype the
         // f32 originals): collect now, once, rather than in the middle of the first requests. In a batch-1 decode a
