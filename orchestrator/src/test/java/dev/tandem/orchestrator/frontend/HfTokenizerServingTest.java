@@ -132,6 +132,17 @@ class HfTokenizerServingTest {
                         .build());
         String rendered = "<|system|>be brief\n<|user|>hello world\n<|assistant|>";
         assertThat(c.usage().orElseThrow().promptTokens()).isEqualTo(tokenizer.encode(rendered).length);
-        assertThat(c.choices().get(0).message().content()).isPresent();
+        // the same ids as a plain completion of the rendered text: greedy, so the same continuation
+        var plain = client.completions()
+                .create(com.openai.models.completions.CompletionCreateParams.builder()
+                        .model(model)
+                        .prompt(rendered)
+                        .maxTokens(4)
+                        .temperature(0.0)
+                        .build());
+        assertThat(plain.usage().orElseThrow().promptTokens())
+                .isEqualTo(c.usage().orElseThrow().promptTokens());
+        assertThat(c.choices().get(0).message().content())
+                .hasValue(plain.choices().get(0).text());
     }
 }
