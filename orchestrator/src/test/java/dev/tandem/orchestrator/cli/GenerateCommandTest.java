@@ -6,9 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.api.testing.SharedFixtures;
 import dev.tandem.engine.tokenizer.HfTokenizer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +13,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The {@code generate} contract: {@code --output ids} prints exactly one stdout line, the generated ids; with f32
@@ -27,16 +23,8 @@ class GenerateCommandTest {
 
     /** Runs the CLI; returns its exit code and its raw stdout. */
     private static String[] tandem(String... args) {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        PrintStream saved = System.out;
-        int code;
-        try {
-            System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
-            code = new CommandLine(new TandemCli()).execute(args);
-        } finally {
-            System.setOut(saved);
-        }
-        return new String[] {String.valueOf(code), buffer.toString(StandardCharsets.UTF_8)};
+        CliRun.Result r = CliRun.tandem(args);
+        return new String[] {String.valueOf(r.code()), r.stdout()};
     }
 
     private static String join(JsonNode ids) {

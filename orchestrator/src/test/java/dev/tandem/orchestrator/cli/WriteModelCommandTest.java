@@ -2,33 +2,19 @@ package dev.tandem.orchestrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class WriteModelCommandTest {
 
     private static final String SHAPE = "random:dim=64,hidden=96,layers=2,heads=4,kv_heads=2,vocab=80,seq=64,seed=11";
 
-    /** Runs the CLI; returns its exit code and stdout. */
+    /** Runs the CLI; returns its exit code and stdout (stripped). */
     private static String[] tandem(String... args) {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        PrintStream saved = System.out;
-        int code;
-        try {
-            System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
-            code = new CommandLine(new TandemCli()).execute(args);
-        } finally {
-            System.setOut(saved);
-        }
-        return new String[] {
-            String.valueOf(code), buffer.toString(StandardCharsets.UTF_8).strip()
-        };
+        CliRun.Result r = CliRun.tandem(args);
+        return new String[] {String.valueOf(r.code()), r.stdout().strip()};
     }
 
     private static String greedyIds(String model) {
