@@ -23,11 +23,8 @@ public final class FrontendCommand implements Callable<Integer> {
     @Mixin
     RouterOption router;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
-    String host;
-
-    @Option(names = "--port", defaultValue = "8000", description = "HTTP port (default: ${DEFAULT-VALUE}).")
-    int port;
+    @Mixin
+    HttpOptions http;
 
     @Option(
             names = "--block-size",
@@ -41,19 +38,11 @@ public final class FrontendCommand implements Callable<Integer> {
             description = "Re-dispatches of a request whose worker failed (default: ${DEFAULT-VALUE}).")
     int migrationLimit;
 
-    @Option(
-            names = "--max-in-flight",
-            defaultValue = "1024",
-            description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
-    int maxInFlight;
-
     @Override
     public Integer call() throws Exception {
         Discovery d = planes.openDiscovery();
         EventPlane ev = planes.openEvents();
-        FrontendConfig defaults = FrontendConfig.defaults(host, port);
-        FrontendConfig fc = new FrontendConfig(
-                host, port, defaults.maxBodyBytes(), maxInFlight, defaults.requestTimeout(), migrationLimit);
+        FrontendConfig fc = http.config(migrationLimit);
         String replica = "f" + UUID.randomUUID().toString().substring(0, 8);
         Frontend f = Frontend.start(
                 fc,
@@ -73,7 +62,7 @@ public final class FrontendCommand implements Callable<Integer> {
         }));
         System.err.printf(
                 "tandem: frontend %s on http://%s:%d/v1, router %s, discovery %s, events %s%n",
-                replica, host, f.port(), router.name, planes.discovery, planes.events);
+                replica, http.host, f.port(), router.name, planes.discovery, planes.events);
         stopped.await();
         return 0;
     }

@@ -20,11 +20,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     RouterOption router;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
-    String host;
-
-    @Option(names = "--port", defaultValue = "8000", description = "HTTP port (default: ${DEFAULT-VALUE}).")
-    int port;
+    @Mixin
+    HttpOptions http;
 
     @Option(names = "--workers", defaultValue = "2", description = "In-process workers (default: ${DEFAULT-VALUE}).")
     int workers;
@@ -61,18 +58,6 @@ public final class ServeCommand implements Callable<Integer> {
     double speedup;
 
     @Option(
-            names = "--max-body-bytes",
-            defaultValue = "16777216",
-            description = "Largest accepted request body (default: ${DEFAULT-VALUE}).")
-    long maxBody;
-
-    @Option(
-            names = "--max-in-flight",
-            defaultValue = "1024",
-            description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
-    int maxInFlight;
-
-    @Option(
             names = "--dtype",
             defaultValue = "f32",
             description = "Weights of native engines: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
@@ -86,12 +71,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         router.create(0); // fail fast on an unknown name
-        FrontendConfig fc = new FrontendConfig(
-                host,
-                port,
-                maxBody,
-                maxInFlight,
-                FrontendConfig.defaults(host, port).requestTimeout());
+        FrontendConfig fc = http.config(FrontendConfig.DEFAULT_MIGRATION_LIMIT);
         Map<String, String> options = new HashMap<>();
         options.put("dtype", dtype);
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
@@ -104,7 +84,7 @@ public final class ServeCommand implements Callable<Integer> {
         }));
         System.err.printf(
                 "tandem: serving %s on http://%s:%d/v1 with %d %s worker(s), router %s%n",
-                cluster.pool().models(), host, cluster.port(), workers, engine, router.name);
+                cluster.pool().models(), http.host, cluster.port(), workers, engine, router.name);
         stopped.await();
         return 0;
     }

@@ -1,5 +1,6 @@
 package dev.tandem.orchestrator.frontend;
 
+import dev.tandem.orchestrator.http.HttpLimits;
 import java.time.Duration;
 
 /**
@@ -7,16 +8,27 @@ import java.time.Duration;
  *
  * @param host bind address
  * @param port TCP port (0 = ephemeral)
- * @param maxBodyBytes request bodies above this get 413
+ * @param http what a connection and a request may cost the server (body and header sizes, read and idle timeouts)
  * @param maxInFlight requests served at once; more get 503 with Retry-After
  * @param requestTimeout longest a request may wait for its next token
  * @param migrationLimit how many times a request whose worker failed is re-dispatched elsewhere
  */
 public record FrontendConfig(
-        String host, int port, long maxBodyBytes, int maxInFlight, Duration requestTimeout, int migrationLimit) {
+        String host, int port, HttpLimits http, int maxInFlight, Duration requestTimeout, int migrationLimit) {
 
-    public static final long DEFAULT_MAX_BODY = 16L << 20;
+    public static final long DEFAULT_MAX_BODY = HttpLimits.DEFAULT_MAX_BODY_BYTES;
     public static final int DEFAULT_MIGRATION_LIMIT = 3;
+
+    public FrontendConfig(
+            String host, int port, long maxBodyBytes, int maxInFlight, Duration requestTimeout, int migrationLimit) {
+        this(
+                host,
+                port,
+                HttpLimits.defaults().withMaxBodyBytes(maxBodyBytes),
+                maxInFlight,
+                requestTimeout,
+                migrationLimit);
+    }
 
     public FrontendConfig(String host, int port, long maxBodyBytes, int maxInFlight, Duration requestTimeout) {
         this(host, port, maxBodyBytes, maxInFlight, requestTimeout, DEFAULT_MIGRATION_LIMIT);
@@ -24,5 +36,10 @@ public record FrontendConfig(
 
     public static FrontendConfig defaults(String host, int port) {
         return new FrontendConfig(host, port, DEFAULT_MAX_BODY, 1024, Duration.ofMinutes(10));
+    }
+
+    /** Request bodies above this get 413. */
+    public long maxBodyBytes() {
+        return http.maxBodyBytes();
     }
 }

@@ -91,7 +91,16 @@ final class GenerationCall {
                     "prompt");
         }
         int room = contextLength - prompt.length;
-        maxTokens = spec.maxTokens() == null ? room : Math.min(spec.maxTokens(), room);
+        if (spec.maxTokens() != null && spec.maxTokens() > room) {
+            // vLLM's answer, word for word where clients parse it: a budget that cannot fit is refused, not cut.
+            throw ApiException.invalid(
+                    "This model's maximum context length is " + contextLength + " tokens. However, you requested "
+                            + ((long) prompt.length + spec.maxTokens()) + " tokens (" + prompt.length
+                            + " in the messages, " + spec.maxTokens() + " in the completion). Please reduce the"
+                            + " length of the messages or completion.",
+                    "max_tokens");
+        }
+        maxTokens = spec.maxTokens() == null ? room : spec.maxTokens();
         return dispatch();
     }
 

@@ -60,6 +60,7 @@ record GenerationSpec(
             throw ApiException.invalid("The request body must be a JSON object", null);
         }
         String model = Fields.requireString(body, "model");
+        UnsupportedFields.refuse(body, Set.of());
         Long n = Fields.optInteger(body, "n", 1, Integer.MAX_VALUE);
         if (n != null && n != 1) {
             throw ApiException.invalid("Only n=1 is supported", "n");

@@ -3,43 +3,53 @@ package dev.tandem.orchestrator.frontend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.api.engine.EngineException;
-import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
-import io.helidon.http.Status;
-import io.helidon.webserver.WebServer;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
-import java.io.ByteArrayOutputStream;
+import dev.tandem.orchestrator.http.HttpRequest;
+import dev.tandem.orchestrator.http.HttpResponse;
+import dev.tandem.orchestrator.http.HttpServer;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * The HTTP edge: Helidon SE on virtual threads serving the OpenAI API, health endpoints and OpenAI error JSON for
- * every failure (no stack trace ever reaches a client). The only place where errors become HTTP statuses.
+ * The HTTP edge: Tandem's {@link HttpServer} serving the OpenAI API and the health endpoints, with OpenAI error
+ * JSON for every failure (no stack trace ever reaches a client). The only place where errors become HTTP statuses;
+ * an error after a stream has begun becomes an SSE error event followed by {@code [DONE]}, never a silent end.
  */
 public final class HttpFrontend implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(HttpFrontend.class.getName());
 
+    private interface Route {
+        void serve(HttpRequest req, Exchange ex) throws Exception;
+    }
+
     private final OpenAiService service;
-    private final WebServer server;
+    private final Map<String, Map<String, Route>> routes = new LinkedHashMap<>();
+    private HttpServer server;
 
     public HttpFrontend(OpenAiService service) {
         this.service = service;
-        FrontendConfig config = service.config();
-        this.server = WebServer.builder()
-                .host(config.host())
-                .port(config.port())
-                .shutdownHook(false)
-                .routing(this::routes)
-                .build();
+        route("GET", "/v1/models", (req, ex) -> ex.json(200, service.models()));
+        route("POST", "/v1/chat/completions", (req, ex) -> service.chat(Json.parse(req.body()), ex));
+        route("POST", "/v1/completions", (req, ex) -> service.completions(Json.parse(req.body()), ex));
+        route("GET", "/health", (req, ex) -> health(ex));
+        route("GET", "/live", (req, ex) -> ex.json(200, Json.object().put("status", "live")));
+        route("GET", "/ready", (req, ex) -> ready(ex));
+    }
+
+    private void route(String method, String path, Route r) {
+        routes.computeIfAbsent(path, p -> new LinkedHashMap<>()).put(method, r);
     }
 
     /** Starts listening; returns the bound port. */
     public int start() {
-        server.start();
+        FrontendConfig c = service.config();
+        try {
+            server = HttpServer.start(c.host(), c.port(), c.http(), this::handle, HttpFrontend::errorBody);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen on " + c.host() + ":" + c.port(), e);
+        }
         return server.port();
     }
 
@@ -47,43 +57,46 @@ public final class HttpFrontend implements AutoCloseable {
         return server.port();
     }
 
-    private void routes(HttpRouting.Builder r) {
-        r.get("/v1/models", (req, res) -> handle(res, () -> sendJson(res, 200, service.models())))
-                .post("/v1/chat/completions", (req, res) -> handle(res, () -> service.chat(body(req), channel(res))))
-                .post("/v1/completions", (req, res) -> handle(res, () -> service.completions(body(req), channel(res))))
-                .get("/health", (req, res) -> health(res))
-                .get("/live", (req, res) -> sendJson(res, 200, Json.object().put("status", "live")))
-                .get("/ready", (req, res) -> ready(res))
-                .any((req, res) -> sendError(
-                        res,
-                        new ApiException(
-                                404,
-                                "invalid_request_error",
-                                "No route for " + req.prologue().method().text() + " "
-                                        + req.path().path(),
-                                null,
-                                "not_found")));
+    /** The server's counters (client aborts, timeouts, protocol errors). */
+    public HttpServer.Stats stats() {
+        return server.stats();
     }
 
-    private interface Action {
-        void run() throws Exception;
-    }
-
-    private void handle(ServerResponse res, Action action) {
+    private void handle(HttpRequest req, HttpResponse res) {
+        Exchange ex = new Exchange(res);
         try {
-            action.run();
+            Map<String, Route> byMethod = routes.get(req.path());
+            if (byMethod == null) {
+                throw new ApiException(
+                        404,
+                        "invalid_request_error",
+                        "No route for " + req.method() + " " + req.path(),
+                        null,
+                        "not_found");
+            }
+            Route r = byMethod.get(req.method());
+            if (r == null) {
+                res.header("Allow", String.join(", ", byMethod.keySet()));
+                throw new ApiException(
+                        405,
+                        "invalid_request_error",
+                        "Method " + req.method() + " is not allowed on " + req.path(),
+                        null,
+                        "method_not_allowed");
+            }
+            r.serve(req, ex);
         } catch (ApiException e) {
-            sendError(res, e);
+            ex.fail(e);
         } catch (EngineException e) {
-            sendError(res, translate(e));
+            ex.fail(translate(e));
         } catch (UncheckedIOException e) {
             LOG.log(System.Logger.Level.DEBUG, "client went away: {0}", e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            sendError(res, ApiException.unavailable("The server is shutting down"));
+            ex.fail(ApiException.unavailable("The server is shutting down"));
         } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "request failed", e);
-            sendError(res, new ApiException(500, "server_error", "Internal server error", null, null));
+            ex.fail(new ApiException(500, "server_error", "Internal server error", null, null));
         }
     }
 
@@ -96,96 +109,84 @@ public final class HttpFrontend implements AutoCloseable {
         };
     }
 
-    private JsonNode body(ServerRequest req) {
-        long limit = service.config().maxBodyBytes();
-        var declared = req.headers().contentLength();
-        if (declared.isPresent() && declared.getAsLong() > limit) {
-            throw tooLarge(limit);
+    private static byte[] errorBody(int status, String code, String message) {
+        String type = status >= 500 ? "server_error" : "invalid_request_error";
+        if (status == 503) {
+            type = "service_unavailable_error";
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[16384];
-        try (InputStream in = req.content().inputStream()) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                if (out.size() + n > limit) {
-                    throw tooLarge(limit);
+        return Json.bytes(Json.error(new ApiException(status, type, message, null, code)));
+    }
+
+    /** One request's response, as the service sees it. */
+    private static final class Exchange implements OpenAiService.ResponseChannel {
+        private final HttpResponse res;
+        private SseWriter sse;
+
+        Exchange(HttpResponse res) {
+            this.res = res;
+        }
+
+        @Override
+        public void header(String name, String value) {
+            res.header(name, value);
+        }
+
+        @Override
+        public void json(JsonNode body) {
+            json(200, body);
+        }
+
+        void json(int status, JsonNode body) {
+            res.send(status, "application/json", Json.bytes(body));
+        }
+
+        @Override
+        public SseWriter startEvents() {
+            res.header("Cache-Control", "no-cache");
+            sse = new SseWriter(res.stream(200, "text/event-stream; charset=utf-8"));
+            return sse;
+        }
+
+        /** Answers an error: a status and an error body, or an error event and [DONE] once streaming. */
+        void fail(ApiException e) {
+            try {
+                if (sse != null) {
+                    sse.data(Json.text(Json.error(e)));
+                    sse.done();
+                    return;
                 }
-                out.write(buf, 0, n);
+                if (res.committed()) {
+                    LOG.log(System.Logger.Level.DEBUG, "error after the response was sent: {0}", e.getMessage());
+                    return;
+                }
+                if (e.status() == 503 || e.status() == 429) {
+                    res.header("Retry-After", "1");
+                }
+                json(e.status(), Json.error(e));
+            } catch (UncheckedIOException gone) {
+                LOG.log(System.Logger.Level.DEBUG, "could not send the error, the client left: {0}", e.getMessage());
             }
-        } catch (IOException e) {
-            throw ApiException.invalid("The request body could not be read", null);
         }
-        return Json.parse(out.toByteArray());
     }
 
-    private static ApiException tooLarge(long limit) {
-        return new ApiException(
-                413,
-                "invalid_request_error",
-                "The request body exceeds the limit of " + limit + " bytes",
-                null,
-                "request_too_large");
-    }
-
-    private static OpenAiService.ResponseChannel channel(ServerResponse res) {
-        return new OpenAiService.ResponseChannel() {
-            @Override
-            public void header(String name, String value) {
-                res.header(name, value);
-            }
-
-            @Override
-            public void json(JsonNode body) {
-                sendJson(res, 200, body);
-            }
-
-            @Override
-            public SseWriter startEvents() {
-                res.status(Status.OK_200);
-                res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8"));
-                res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-cache"));
-                return new SseWriter(res.outputStream());
-            }
-        };
-    }
-
-    private void health(ServerResponse res) {
+    private void health(Exchange ex) {
         ObjectNode o = Json.object();
         o.put("status", "healthy");
         o.put("workers", service.pool().size());
-        sendJson(res, 200, o);
+        ex.json(200, o);
     }
 
-    private void ready(ServerResponse res) {
+    private void ready(Exchange ex) {
         boolean ready = service.pool().size() > 0;
         ObjectNode o = Json.object();
         o.put("status", ready ? "ready" : "no workers");
-        sendJson(res, ready ? 200 : 503, o);
-    }
-
-    private static void sendJson(ServerResponse res, int status, JsonNode body) {
-        res.status(status);
-        res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(Json.bytes(body));
-    }
-
-    private static void sendError(ServerResponse res, ApiException e) {
-        if (res.isSent()) {
-            LOG.log(System.Logger.Level.DEBUG, "error after the response started: {0}", e.getMessage());
-            return;
-        }
-        if (e.status() == 503) {
-            res.header("Retry-After", "1");
-        }
-        try {
-            sendJson(res, e.status(), Json.error(e));
-        } catch (RuntimeException sendFailure) {
-            LOG.log(System.Logger.Level.DEBUG, "could not send the error: {0}", sendFailure.getMessage());
-        }
+        ex.json(ready ? 200 : 503, o);
     }
 
     @Override
     public void close() {
-        server.stop();
+        if (server != null) {
+            server.close();
+        }
     }
 }

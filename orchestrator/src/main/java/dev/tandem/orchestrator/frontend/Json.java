@@ -2,6 +2,7 @@ package dev.tandem.orchestrator.frontend;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,6 +19,8 @@ public final class Json {
                         .maxNestingDepth(64)
                         .maxStringLength(64 << 20)
                         .build());
+        // A body is one JSON value: '{...} garbage' is refused, not read up to its first value.
+        MAPPER.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
     private Json() {}

@@ -8,8 +8,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Server-sent events exactly as OpenAI and vLLM frame them: {@code data: {json}\n\n} (one space after the colon),
- * ending with {@code data: [DONE]\n\n}. Each event is flushed at once. Thread-safe (batched completions write from
- * several threads).
+ * ending with {@code data: [DONE]\n\n}. Each event is written as one piece and flushed at once, so it leaves in one
+ * chunk and one segment. Thread-safe (batched completions write from several threads); after [DONE] nothing more
+ * is written.
  */
 final class SseWriter {
 
@@ -18,6 +19,7 @@ final class SseWriter {
 
     private final OutputStream out;
     private final ReentrantLock lock = new ReentrantLock();
+    private boolean done;
 
     SseWriter(OutputStream out) {
         this.out = out;
@@ -25,11 +27,17 @@ final class SseWriter {
 
     /** Writes one event; a client that went away surfaces as UncheckedIOException. */
     void data(String payload) {
+        byte[] p = payload.getBytes(StandardCharsets.UTF_8);
+        byte[] event = new byte[PREFIX.length + p.length + END.length];
+        System.arraycopy(PREFIX, 0, event, 0, PREFIX.length);
+        System.arraycopy(p, 0, event, PREFIX.length, p.length);
+        System.arraycopy(END, 0, event, PREFIX.length + p.length, END.length);
         lock.lock();
         try {
-            out.write(PREFIX);
-            out.write(payload.getBytes(StandardCharsets.UTF_8));
-            out.write(END);
+            if (done) {
+                return;
+            }
+            out.write(event);
             out.flush();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -38,15 +46,17 @@ final class SseWriter {
         }
     }
 
+    /** Writes {@code [DONE]} and ends the stream. */
     void done() {
         data("[DONE]");
-    }
-
-    void close() {
+        lock.lock();
         try {
+            done = true;
             out.close();
-        } catch (IOException ignored) {
-            // the client is gone; nothing left to tell it
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            lock.unlock();
         }
     }
 }

@@ -114,4 +114,75 @@ class ApiValidationTest {
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(cluster.get("/health").statusCode()).isEqualTo(200);
     }
+
+    @Test
+    void maxTokensBeyondTheContextIsRefusedAsVllmDoes() throws Exception {
+        JsonNode err = assertError(
+                cluster.post(
+                        "/v1/completions", "{\"model\":\"tandem-demo\",\"prompt\":\"x\",\"max_tokens\":1000000000}"),
+                400);
+        assertThat(err.get("message").asText()).contains("maximum context length");
+        assertThat(err.get("param").asText()).isEqualTo("max_tokens");
+        int context = cluster.get("/v1/models").body().contains("max_model_len")
+                ? Json.MAPPER
+                        .readTree(cluster.get("/v1/models").body())
+                        .at("/data/0/max_model_len")
+                        .asInt()
+                : -1;
+        assertThat(context).isPositive();
+        // three prompt tokens and a budget that overshoots the context by one: refused, not cut short
+        assertError(
+                cluster.post(
+                        "/v1/completions",
+                        "{\"model\":\"tandem-demo\",\"prompt\":[1,2,3],\"max_tokens\":" + (context - 2) + "}"),
+                400);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "tools|{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}",
+                "tool_choice|{\"tool_choice\":\"required\"}",
+                "response_format|{\"response_format\":{\"type\":\"json_object\"}}",
+                "logit_bias|{\"logit_bias\":{\"65\":10}}",
+                "guided_json|{\"guided_json\":{\"type\":\"object\"}}",
+            })
+    void fieldsTheEngineCannotHonourAreRefusedByName(String field, String extra) throws Exception {
+        String body = "{\"model\":\"tandem-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                + "\"max_tokens\":2," + extra.substring(1);
+        JsonNode err = assertError(cluster.post("/v1/chat/completions", body), 400);
+        assertThat(err.get("param").asText()).isEqualTo(field);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "null tools|\"tools\":null",
+                "empty tools|\"tools\":[]",
+                "tool_choice none|\"tool_choice\":\"none\"",
+                "text response_format|\"response_format\":{\"type\":\"text\"}",
+                "empty logit_bias|\"logit_bias\":{}",
+            })
+    void emptyOrDefaultValuesOfThoseFieldsAreServed(String name, String extra) throws Exception {
+        String body = "{\"model\":\"tandem-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                + "\"max_tokens\":2," + extra + "}";
+        HttpResponse<String> r = cluster.post("/v1/chat/completions", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+
+    @Test
+    void jsonFollowedByGarbageIsRefused() throws Exception {
+        assertError(
+                cluster.post(
+                        "/v1/completions",
+                        "{\"model\":\"tandem-demo\",\"prompt\":\"x\",\"max_tokens\":2} {\"again\":1}"),
+                400);
+    }
+
+    @Test
+    void deepNestingIsRefusedWithoutHarm() throws Exception {
+        assertError(cluster.post("/v1/completions", "[".repeat(3000)), 400);
+    }
 }

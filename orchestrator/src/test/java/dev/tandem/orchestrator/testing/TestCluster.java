@@ -32,6 +32,12 @@ public final class TestCluster implements AutoCloseable {
                 new EmbeddedCluster.Settings(fc, workers, "sim", null, router, 16, 4096, 20, Map.of())));
     }
 
+    /** Sim workers at {@code speedup} times real time behind a frontend of {@code fc}'s settings. */
+    public static TestCluster start(FrontendConfig fc, int workers, double speedup) throws IOException {
+        return new TestCluster(EmbeddedCluster.start(
+                new EmbeddedCluster.Settings(fc, workers, "sim", null, "kv", 16, 4096, speedup, Map.of())));
+    }
+
     /** A cluster of any settings (e.g. the native engine). */
     public static TestCluster start(EmbeddedCluster.Settings settings) throws IOException {
         return new TestCluster(EmbeddedCluster.start(settings));

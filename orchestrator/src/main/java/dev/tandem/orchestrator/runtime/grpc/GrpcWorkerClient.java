@@ -47,7 +47,7 @@ public final class GrpcWorkerClient implements WorkerClient {
         this.channel = NettyChannelBuilder.forTarget(address)
                 .usePlaintext()
                 .maxInboundMessageSize(64 << 20)
-                .keepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTime(GrpcWorkerServer.CLIENT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
                 .keepAliveWithoutCalls(true)
                 .build();

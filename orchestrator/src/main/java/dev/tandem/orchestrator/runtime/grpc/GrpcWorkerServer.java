@@ -11,6 +11,9 @@ import java.util.concurrent.TimeUnit;
 /** A worker's request-plane server: gRPC over TCP, calls handled on virtual threads. */
 public final class GrpcWorkerServer implements AutoCloseable {
 
+    /** How often a frontend pings a worker's connection; the server permits twice that rate. */
+    public static final long CLIENT_KEEPALIVE_SECONDS = 10;
+
     private final Server server;
     private final String host;
 
@@ -25,6 +28,13 @@ public final class GrpcWorkerServer implements AutoCloseable {
                 .executor(Executors.newVirtualThreadPerTaskExecutor())
                 .addService(new GrpcWorkerService(engine))
                 .maxInboundMessageSize(64 << 20)
+                // Frontends ping every CLIENT_KEEPALIVE to keep quiet streams alive through idle-connection
+                // reapers; a server that permits fewer pings (gRPC's default: one per 5 minutes) answers them with
+                // GOAWAY too_many_pings and every stream on the connection dies.
+                .permitKeepAliveTime(CLIENT_KEEPALIVE_SECONDS / 2, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
                 .build()
                 .start();
         return new GrpcWorkerServer(s, host);

@@ -9,6 +9,7 @@ import dev.tandem.api.engine.TokenDelta;
 import dev.tandem.api.engine.Usage;
 import dev.tandem.api.kv.KvStateDump;
 import dev.tandem.api.proto.KvState;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.HashSet;
@@ -161,6 +162,14 @@ final class ProtoCodec {
         return new KvStateDump(s.getWorkerId(), s.getLastEventId(), hashes);
     }
 
+    /**
+     * The engine's own error kind travels in a trailer, so the client can tell an engine's answer from the
+     * transport's: gRPC itself reports RESOURCE_EXHAUSTED for an oversized message or a peer's GOAWAY
+     * (ENHANCE_YOUR_CALM), which is a broken stream to migrate, not an overloaded engine to report.
+     */
+    static final Metadata.Key<String> ERROR_KIND =
+            Metadata.Key.of("tandem-error-kind", Metadata.ASCII_STRING_MARSHALLER);
+
     static StatusRuntimeException toStatus(EngineException e) {
         Status s = switch (e.kind()) {
             case INVALID_REQUEST -> Status.INVALID_ARGUMENT;
@@ -168,17 +177,28 @@ final class ProtoCodec {
             case UNAVAILABLE -> Status.UNAVAILABLE;
             case INTERNAL -> Status.INTERNAL;
         };
-        return s.withDescription(e.getMessage()).asRuntimeException();
+        Metadata trailers = new Metadata();
+        trailers.put(ERROR_KIND, e.kind().name());
+        return s.withDescription(e.getMessage()).asRuntimeException(trailers);
     }
 
     static EngineException fromStatus(Throwable t, String worker) {
         Status s = Status.fromThrowable(t);
         String msg = "worker " + worker + ": " + (s.getDescription() == null ? s.getCode() : s.getDescription());
+        Metadata trailers = Status.trailersFromThrowable(t);
+        String engineKind = trailers == null ? null : trailers.get(ERROR_KIND);
+        if (engineKind != null) {
+            try {
+                return new EngineException(EngineException.Kind.valueOf(engineKind), msg, t);
+            } catch (IllegalArgumentException unknown) {
+                // a newer worker's kind: fall back to the status code
+            }
+        }
         EngineException.Kind kind = switch (s.getCode()) {
             case INVALID_ARGUMENT, OUT_OF_RANGE -> EngineException.Kind.INVALID_REQUEST;
-            case RESOURCE_EXHAUSTED -> EngineException.Kind.OVERLOADED;
             // A call past its deadline must not migrate: another worker would take as long again.
             case INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED, DEADLINE_EXCEEDED -> EngineException.Kind.INTERNAL;
+            // Everything else, RESOURCE_EXHAUSTED from the transport included, is a broken stream: migrate.
             default -> EngineException.Kind.UNAVAILABLE;
         };
         return new EngineException(kind, msg, t);

@@ -1,0 +1,73 @@
+package dev.tandem.orchestrator.cli;
+
+import dev.tandem.orchestrator.frontend.FrontendConfig;
+import dev.tandem.orchestrator.http.HttpLimits;
+import java.time.Duration;
+import picocli.CommandLine.Option;
+
+/** The HTTP edge's flags, shared by {@code serve} and {@code frontend}. Their names are a contract. */
+final class HttpOptions {
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8000", description = "HTTP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(
+            names = "--max-body-bytes",
+            defaultValue = "16777216",
+            description = "Largest accepted request body; larger gets 413 (default: ${DEFAULT-VALUE}).")
+    long maxBody;
+
+    @Option(
+            names = "--max-header-bytes",
+            defaultValue = "65536",
+            description = "Largest request head (request line and header fields); larger gets 431"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int maxHeaderBytes;
+
+    @Option(
+            names = "--read-timeout",
+            defaultValue = "30",
+            description = "Seconds from a request's first byte to its last body byte; past it, 408 and a close"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double readTimeout;
+
+    @Option(
+            names = "--idle-timeout",
+            defaultValue = "120",
+            description = "Seconds a kept-alive connection may wait for its next request, and a write may wait on a"
+                    + " client that stopped reading (default: ${DEFAULT-VALUE}).")
+    double idleTimeout;
+
+    @Option(
+            names = "--max-in-flight",
+            defaultValue = "1024",
+            description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
+    int maxInFlight;
+
+    /** The frontend settings these flags give, with the command's migration limit. */
+    FrontendConfig config(int migrationLimit) {
+        if (readTimeout <= 0 || idleTimeout <= 0) {
+            throw new IllegalArgumentException("--read-timeout and --idle-timeout must be positive");
+        }
+        HttpLimits limits = new HttpLimits(
+                maxBody,
+                maxHeaderBytes,
+                seconds(readTimeout),
+                seconds(idleTimeout),
+                HttpLimits.DEFAULT_MAX_CONNECTIONS);
+        return new FrontendConfig(
+                host,
+                port,
+                limits,
+                maxInFlight,
+                FrontendConfig.defaults(host, port).requestTimeout(),
+                migrationLimit);
+    }
+
+    private static Duration seconds(double s) {
+        return Duration.ofNanos(Math.round(s * 1e9));
+    }
+}
