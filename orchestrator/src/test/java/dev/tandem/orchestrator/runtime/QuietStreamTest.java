@@ -20,8 +20,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,15 +32,15 @@ import org.junit.jupiter.api.Test;
 class QuietStreamTest {
 
     private static final String NS = "quiet";
-    private static Discovery discovery;
-    private static EventPlane events;
-    private static Engine engine;
-    private static GrpcWorkerServer server;
-    private static WorkerHost host;
+    private Discovery discovery;
+    private EventPlane events;
+    private Engine engine;
+    private GrpcWorkerServer server;
+    private WorkerHost host;
     private final HttpClient http = HttpClient.newHttpClient();
 
-    @BeforeAll
-    static void start() throws Exception {
+    @BeforeEach
+    void start() throws Exception {
         discovery = DiscoveryProvider.open(URI.create("memory:quiet"));
         events = EventPlaneProvider.open(URI.create("memory:quiet"));
         engine = Engines.provider("sim")
@@ -48,22 +48,24 @@ class QuietStreamTest {
                         .workerId("slow")
                         .blockSize(16)
                         .kvBlocks(256)
-                        .speedup(0.0005) // a prefill step of ~16.5 ms model time takes ~33 s
+                        // A step's tokens go out when it starts; then the engine sleeps the step's model time
+                        // (~16.5 ms for a short prefill) divided by this: ~33 s of quiet before the second token.
+                        .speedup(0.0005)
                         .kvEvents(WorkerHost.eventSink(events, NS, "slow"))
                         .build());
         server = GrpcWorkerServer.start(engine, "127.0.0.1", 0);
         host = WorkerHost.start(NS, "slow", engine, server.address(), discovery, events, Duration.ofSeconds(10));
     }
 
-    @AfterAll
-    static void stop() {
+    @AfterEach
+    void stop() {
         server.close();
         host.close();
         events.close();
         discovery.close();
     }
 
-    private static Frontend frontend(String replica, Function<String, WorkerClient> connector) throws Exception {
+    private Frontend frontend(String replica, Function<String, WorkerClient> connector) throws Exception {
         FrontendConfig fc = new FrontendConfig("127.0.0.1", 0, 1 << 20, 64, Duration.ofMinutes(5), 0);
         Frontend f = Frontend.start(
                 fc, NS, 16, new Router(RoutingPolicies.create("kv")), discovery, events, connector, replica);
@@ -81,7 +83,7 @@ class QuietStreamTest {
                         .header("Content-Type", "application/json")
                         .timeout(Duration.ofSeconds(120))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tandem-demo\",\"prompt\":\"a quiet"
-                                + " stream\",\"max_tokens\":1,\"ignore_eos\":true,\"stream\":true}"))
+                                + " stream\",\"max_tokens\":2,\"ignore_eos\":true,\"stream\":true}"))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
@@ -103,10 +105,10 @@ class QuietStreamTest {
 
     @Test
     void aStreamThatFailsAfterItBeganEndsWithAnErrorEventAndDone() throws Exception {
-        // A one-second deadline on a ~33 s step: the call fails after the response has started streaming.
+        // A one-second deadline on a ~33 s step: the call fails after the first token was streamed.
         try (Frontend f = frontend("f-deadline", a -> new GrpcWorkerClient(a, a, Duration.ofSeconds(1)))) {
             String body = stream(f);
-            assertThat(body).contains("data: {\"error\":");
+            assertThat(body).contains("\"text\":").contains("data: {\"error\":");
             assertThat(body).endsWith("data: [DONE]\n\n");
         }
     }
