@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
             GenerateCommand.class,
             BenchCommand.class,
             WriteModelCommand.class,
+            ConformanceCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class TandemCli implements Callable<Integer> {
