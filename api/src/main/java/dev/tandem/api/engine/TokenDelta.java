@@ -9,12 +9,19 @@ package dev.tandem.api.engine;
  * @param finishReason null until the final delta
  * @param usage the final usage in the final delta; provisional or null before
  * @param logprobs one entry per id when the request asked for log-probabilities, else null
+ * @param text the text of these ids as the engine detokenized them, or null when the engine gives ids only. An
+ *     external engine (an OpenAI-compatible upstream) knows its own vocabulary; a frontend that has no tokenizer
+ *     for the model passes this text through.
  */
 public record TokenDelta(
-        int[] tokenIds, FinishReason finishReason, Usage usage, java.util.List<TokenLogprob> logprobs) {
+        int[] tokenIds, FinishReason finishReason, Usage usage, java.util.List<TokenLogprob> logprobs, String text) {
+
+    public TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage, java.util.List<TokenLogprob> logprobs) {
+        this(tokenIds, finishReason, usage, logprobs, null);
+    }
 
     public TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage) {
-        this(tokenIds, finishReason, usage, null);
+        this(tokenIds, finishReason, usage, null, null);
     }
 
     private static final int[] NONE = new int[0];

@@ -2,6 +2,7 @@ package dev.tandem.conformance.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.api.http.SseParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;

@@ -2,7 +2,7 @@ package dev.tandem.orchestrator.cli;
 
 import dev.tandem.orchestrator.frontend.FrontendConfig;
 import dev.tandem.orchestrator.runtime.EmbeddedCluster;
-import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -23,14 +23,21 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     HttpOptions http;
 
-    @Option(names = "--workers", defaultValue = "2", description = "In-process workers (default: ${DEFAULT-VALUE}).")
-    int workers;
+    @Mixin
+    EngineOptions engineOptions;
+
+    @Option(
+            names = "--workers",
+            description = "In-process workers (default: 2; with --engine openai, one per --upstream and the flag is"
+                    + " not allowed).")
+    Integer workers;
 
     @Option(
             names = "--engine",
             defaultValue = "native",
-            description = "Engine of every worker: native (built-in engine, CPU compute) or sim (built-in engine,"
-                    + " timing model) (default: ${DEFAULT-VALUE}).")
+            description = "Engine of every worker: native (built-in engine, CPU compute), sim (built-in engine,"
+                    + " timing model) or openai (an OpenAI-compatible server per --upstream) (default:"
+                    + " ${DEFAULT-VALUE}).")
     String engine;
 
     @Option(
@@ -58,12 +65,6 @@ public final class ServeCommand implements Callable<Integer> {
     double speedup;
 
     @Option(
-            names = "--dtype",
-            defaultValue = "f32",
-            description = "Weights of native engines: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
-    String dtype;
-
-    @Option(
             names = "--no-kv-events",
             description = "Workers publish no KV events; the router predicts caches from its own decisions.")
     boolean noKvEvents;
@@ -72,10 +73,15 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         router.create(0); // fail fast on an unknown name
         FrontendConfig fc = http.config(FrontendConfig.DEFAULT_MIGRATION_LIMIT);
-        Map<String, String> options = new HashMap<>();
-        options.put("dtype", dtype);
+        Map<String, String> options = engineOptions.common(engine);
+        List<Map<String, String>> perWorker = engineOptions.perUpstream(engine);
+        if (!perWorker.isEmpty() && workers != null) {
+            throw new IllegalArgumentException(
+                    "--workers is not allowed with --engine " + engine + ": each --upstream is one worker");
+        }
+        int n = !perWorker.isEmpty() ? perWorker.size() : workers == null ? 2 : workers;
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
-                fc, workers, engine, model, router.name, blockSize, kvBlocks, speedup, options, !noKvEvents));
+                fc, n, engine, model, router.name, blockSize, kvBlocks, speedup, options, !noKvEvents, perWorker));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: shutting down");
@@ -84,7 +90,7 @@ public final class ServeCommand implements Callable<Integer> {
         }));
         System.err.printf(
                 "tandem: serving %s on http://%s:%d/v1 with %d %s worker(s), router %s%n",
-                cluster.pool().models(), http.host, cluster.port(), workers, engine, router.name);
+                cluster.pool().models(), http.host, cluster.port(), n, engine, router.name);
         stopped.await();
         return 0;
     }

@@ -26,8 +26,14 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     PlaneOptions planes;
 
-    @Option(names = "--engine", defaultValue = "native", description = "native or sim (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--engine",
+            defaultValue = "native",
+            description = "native, sim or openai (with --upstream URL) (default: ${DEFAULT-VALUE}).")
     String engine;
+
+    @Mixin
+    EngineOptions engineOptions;
 
     @Option(names = "--model", description = "Model (default: the engine's demo model).")
     String model;
@@ -71,14 +77,14 @@ public final class WorkerCommand implements Callable<Integer> {
             description = "On SIGTERM, how long in-flight requests may take (default: ${DEFAULT-VALUE}).")
     int drainSeconds;
 
-    @Option(
-            names = "--dtype",
-            defaultValue = "f32",
-            description = "Weights of a native engine: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
-    String dtype;
-
     @Override
     public Integer call() throws Exception {
+        java.util.Map<String, String> options = new java.util.HashMap<>(engineOptions.common(engine));
+        var upstream = engineOptions.perUpstream(engine);
+        if (upstream.size() > 1) {
+            throw new IllegalArgumentException("a worker fronts one --upstream; start one worker per upstream");
+        }
+        upstream.forEach(options::putAll);
         Discovery d = planes.openDiscovery();
         EventPlane ev = planes.openEvents();
         Duration ttl = Duration.ofSeconds(leaseTtl);
@@ -91,7 +97,7 @@ public final class WorkerCommand implements Callable<Integer> {
                         .blockSize(blockSize)
                         .kvBlocks(kvBlocks)
                         .speedup(speedup)
-                        .options(java.util.Map.of("dtype", dtype))
+                        .options(options)
                         .kvEvents(WorkerHost.eventSink(ev, planes.namespace, id))
                         .build());
         GrpcWorkerServer server = GrpcWorkerServer.start(e, host, port);

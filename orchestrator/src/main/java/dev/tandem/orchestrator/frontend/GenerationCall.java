@@ -34,6 +34,9 @@ import java.util.concurrent.TimeUnit;
  * deterministic given the sequence so far, so the client's stream continues with no lost or repeated token, and
  * its usage counts the original prompt and every completion token. A failed worker is marked down in the pool.
  *
+ * <p>Text comes from the frontend's tokenizer; for a model it has none for (an external engine's), from the text
+ * the engine sends with its deltas.
+ *
  * <p>Used by one virtual thread: {@link #start} then {@link #await}.
  */
 final class GenerationCall {
@@ -44,6 +47,7 @@ final class GenerationCall {
     private final int[] prompt;
     private final GenerationSpec spec;
     private final Tokenizer tokenizer;
+    private final boolean engineText;
     private final int contextLength;
     private final Router router;
     private final WorkerPool pool;
@@ -66,6 +70,7 @@ final class GenerationCall {
             int[] prompt,
             GenerationSpec spec,
             Tokenizer tokenizer,
+            boolean engineText,
             int contextLength,
             Router router,
             WorkerPool pool,
@@ -75,6 +80,7 @@ final class GenerationCall {
         this.prompt = prompt;
         this.spec = spec;
         this.tokenizer = tokenizer;
+        this.engineText = engineText;
         this.contextLength = contextLength;
         this.router = router;
         this.pool = pool;
@@ -211,9 +217,14 @@ final class GenerationCall {
                     for (int id : d.tokenIds()) {
                         generated.add(id);
                     }
-                    String piece = detok.add(visible(d.tokenIds(), special));
-                    if (d.isFinal()) {
-                        piece += detok.flush();
+                    String piece;
+                    if (engineText) {
+                        piece = d.text() == null ? "" : d.text();
+                    } else {
+                        piece = detok.add(visible(d.tokenIds(), special));
+                        if (d.isFinal()) {
+                            piece += detok.flush();
+                        }
                     }
                     String out = stops.add(piece);
                     if (d.isFinal() && !stops.stopped()) {

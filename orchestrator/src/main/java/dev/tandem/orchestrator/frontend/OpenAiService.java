@@ -139,6 +139,7 @@ public final class OpenAiService {
                 prompt,
                 spec,
                 tokenizer,
+                !model.hasTokenizer(),
                 card.getContextLength(),
                 router,
                 pool,

@@ -32,7 +32,9 @@ public final class EmbeddedCluster implements AutoCloseable {
     /**
      * @param engine engine provider name ({@code sim}, later {@code native})
      * @param model model reference, or null for the provider's demo model
-     * @param options provider options
+     * @param options provider options of every worker
+     * @param workerOptions per-worker options on top of {@code options} (worker i gets entry i; e.g. its upstream),
+     *     empty for none
      */
     public record Settings(
             FrontendConfig frontend,
@@ -44,7 +46,39 @@ public final class EmbeddedCluster implements AutoCloseable {
             int kvBlocks,
             double speedup,
             Map<String, String> options,
-            boolean kvEvents) {
+            boolean kvEvents,
+            List<Map<String, String>> workerOptions) {
+
+        public Settings {
+            workerOptions = List.copyOf(workerOptions);
+            if (!workerOptions.isEmpty() && workerOptions.size() != workers) {
+                throw new IllegalArgumentException("one entry of worker options per worker");
+            }
+        }
+
+        public Settings(
+                FrontendConfig frontend,
+                int workers,
+                String engine,
+                String model,
+                String router,
+                int blockSize,
+                int kvBlocks,
+                double speedup,
+                Map<String, String> options,
+                boolean kvEvents) {
+            this(frontend, workers, engine, model, router, blockSize, kvBlocks, speedup, options, kvEvents, List.of());
+        }
+
+        /** The options of worker {@code i}. */
+        Map<String, String> optionsOf(int i) {
+            if (workerOptions.isEmpty()) {
+                return options;
+            }
+            Map<String, String> merged = new java.util.HashMap<>(options);
+            merged.putAll(workerOptions.get(i));
+            return merged;
+        }
 
         public Settings(
                 FrontendConfig frontend,
@@ -89,7 +123,7 @@ public final class EmbeddedCluster implements AutoCloseable {
                     .kvBlocks(s.kvBlocks())
                     .speedup(s.speedup())
                     .kvEvents(s.kvEvents() ? WorkerHost.eventSink(events, ns, id) : KvEventSink.NONE)
-                    .options(s.options())
+                    .options(s.optionsOf(i))
                     .build();
             Engine engine = provider.create(config);
             String address = plane.bind(id, engine);

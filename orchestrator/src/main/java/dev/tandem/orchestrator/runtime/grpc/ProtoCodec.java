@@ -101,6 +101,9 @@ final class ProtoCodec {
                 b.addLogprobs(lb);
             }
         }
+        if (d.text() != null) {
+            b.setText(d.text());
+        }
         Usage u = d.usage();
         if (u != null) {
             b.setUsage(dev.tandem.api.proto.Usage.newBuilder()
@@ -140,10 +143,11 @@ final class ProtoCodec {
                 logprobs.add(new dev.tandem.api.engine.TokenLogprob(lp.getTokenId(), lp.getLogprob(), top, topLp));
             }
         }
+        String text = p.hasText() ? p.getText() : null;
         if (reason == null) {
-            return new TokenDelta(ids, null, usage, logprobs);
+            return new TokenDelta(ids, null, usage, logprobs, text);
         }
-        return new TokenDelta(ids, reason, usage == null ? new Usage(0, 0, 0) : usage, logprobs);
+        return new TokenDelta(ids, reason, usage == null ? new Usage(0, 0, 0) : usage, logprobs, text);
     }
 
     static KvState toProto(KvStateDump d) {

@@ -1,4 +1,4 @@
-package dev.tandem.conformance.http;
+package dev.tandem.api.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

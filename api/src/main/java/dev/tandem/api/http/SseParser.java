@@ -1,4 +1,4 @@
-package dev.tandem.conformance.http;
+package dev.tandem.api.http;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +7,8 @@ import java.util.List;
  * Server-sent events as the HTML specification parses them, so that any legal framing is accepted: lines end with
  * CRLF, LF or CR; {@code data:} with or without one space; lines starting with a colon are comments; an event is
  * dispatched at a blank line, its data lines joined with LF; other fields ({@code event}, {@code id},
- * {@code retry}) are ignored. Feed it text as it arrives, split anywhere. Not thread-safe.
+ * {@code retry}) are ignored. Feed it text as it arrives, split anywhere. Used by the OpenAI adapter (upstream
+ * streams) and the HTTP TCK. Not thread-safe.
  */
 public final class SseParser {
 

@@ -1,0 +1,147 @@
+package dev.tandem.adapters.openai;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineConfig;
+import dev.tandem.api.engine.EngineException;
+import dev.tandem.api.engine.EngineInfo;
+import dev.tandem.api.engine.GenerateRequest;
+import dev.tandem.api.engine.Generation;
+import dev.tandem.api.engine.SamplingParams;
+import dev.tandem.api.engine.StopConditions;
+import dev.tandem.api.engine.TokenListener;
+import dev.tandem.api.kv.KvStateDump;
+import dev.tandem.api.kv.LoadSnapshot;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * An OpenAI-compatible server as a Tandem engine. Token-id prompts go to the upstream's {@code /v1/completions} with
+ * {@code return_token_ids} (vLLM), streamed; the ids and the upstream's text come back as deltas. The upstream keeps
+ * its own KV cache and publishes no events here, so this engine's load is what it put on the upstream itself
+ * (requests and prompt tokens in flight), known the moment a request is sent rather than a poll period later.
+ * Thread-safe: each request streams on its own virtual thread.
+ */
+final class OpenAiEngine implements Engine {
+
+    private final EngineConfig config;
+    private final UpstreamClient client;
+    private final EngineInfo info;
+    private final AtomicInteger running = new AtomicInteger();
+    private final AtomicLong pendingPromptTokens = new AtomicLong();
+
+    OpenAiEngine(EngineConfig config, UpstreamClient client, UpstreamClient.Model model) {
+        this.config = config;
+        this.client = client;
+        int context = model.maxModelLen() > 0 ? model.maxModelLen() : Integer.MAX_VALUE / 2;
+        // vocabulary unknown: the upstream validates ids; no EOS ids either, the upstream stops by itself
+        this.info = new EngineInfo(
+                model.id(), config.blockSize(), context, config.kvBlocks(), Integer.MAX_VALUE, Set.of(), null, 0);
+    }
+
+    @Override
+    public EngineInfo info() {
+        return info;
+    }
+
+    @Override
+    public Generation generate(GenerateRequest request, TokenListener listener) {
+        if (request.sampling().wantsLogprobs()) {
+            throw new EngineException(
+                    EngineException.Kind.INVALID_REQUEST, "logprobs are not passed through the openai adapter yet");
+        }
+        ObjectNode body = body(request);
+        running.incrementAndGet();
+        pendingPromptTokens.addAndGet(request.promptLength());
+        UpstreamStream stream = new UpstreamStream(client.completion(body), request.promptLength(), listener, () -> {
+            running.decrementAndGet();
+            pendingPromptTokens.addAndGet(-request.promptLength());
+        });
+        Thread.ofVirtual().name("openai-" + request.requestId()).start(stream);
+        return new Generation() {
+            @Override
+            public String requestId() {
+                return request.requestId();
+            }
+
+            @Override
+            public void cancel() {
+                stream.cancel();
+            }
+        };
+    }
+
+    private ObjectNode body(GenerateRequest r) {
+        ObjectNode b = UpstreamClient.JSON.createObjectNode();
+        b.put("model", info.modelName());
+        ArrayNode prompt = b.putArray("prompt");
+        for (int t : r.promptTokens()) {
+            prompt.add(t);
+        }
+        StopConditions stop = r.stop();
+        b.put("max_tokens", stop.maxTokens());
+        if (stop.minTokens() > 0) {
+            b.put("min_tokens", stop.minTokens());
+        }
+        if (stop.ignoreEos()) {
+            b.put("ignore_eos", true);
+        }
+        if (!stop.stopTokenIds().isEmpty()) {
+            ArrayNode ids = b.putArray("stop_token_ids");
+            stop.stopTokenIds().forEach(ids::add);
+        }
+        SamplingParams s = r.sampling();
+        b.put("temperature", s.temperature());
+        b.put("top_p", s.topP());
+        if (s.topK() > 0) {
+            b.put("top_k", s.topK());
+        }
+        if (s.minP() > 0) {
+            b.put("min_p", s.minP());
+        }
+        if (s.seed() != null) {
+            b.put("seed", s.seed());
+        }
+        if (s.repetitionPenalty() != 1.0) {
+            b.put("repetition_penalty", s.repetitionPenalty());
+        }
+        if (s.presencePenalty() != 0) {
+            b.put("presence_penalty", s.presencePenalty());
+        }
+        if (s.frequencyPenalty() != 0) {
+            b.put("frequency_penalty", s.frequencyPenalty());
+        }
+        if (r.cacheSalt() != null) {
+            b.put("cache_salt", r.cacheSalt());
+        }
+        b.put("return_token_ids", true);
+        b.put("stream", true);
+        b.putObject("stream_options").put("include_usage", true);
+        return b;
+    }
+
+    @Override
+    public LoadSnapshot load() {
+        return new LoadSnapshot(
+                config.workerId(),
+                running.get(),
+                0,
+                0,
+                config.kvBlocks(),
+                pendingPromptTokens.get(),
+                System.nanoTime());
+    }
+
+    /** The upstream's cache is its own: nothing is known here (no KV events from a plain OpenAI server). */
+    @Override
+    public KvStateDump dumpKvState() {
+        return new KvStateDump(config.workerId(), 0, new long[0]);
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}

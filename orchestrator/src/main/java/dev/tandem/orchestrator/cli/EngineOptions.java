@@ -1,0 +1,63 @@
+package dev.tandem.orchestrator.cli;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** Engine settings shared by {@code serve} and {@code worker}. Flag names are a contract. */
+final class EngineOptions {
+
+    @Option(
+            names = "--dtype",
+            defaultValue = "f32",
+            description = "Weights of the native engine: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(
+            names = "--upstream",
+            paramLabel = "URL",
+            description = "An OpenAI-compatible server's base URL ending in /v1, for --engine openai; serve takes one"
+                    + " per worker (repeat the flag), worker takes one.")
+    List<String> upstreams = new ArrayList<>();
+
+    @Option(
+            names = "--engine-option",
+            paramLabel = "KEY=VALUE",
+            description = "An engine-specific option (repeatable); each engine rejects keys it does not know.")
+    Map<String, String> extra = new LinkedHashMap<>();
+
+    /** Engines whose workers each front one upstream server. */
+    static boolean fronts(String engine) {
+        return engine.equals("openai");
+    }
+
+    /** The options every worker of {@code engine} gets. */
+    Map<String, String> common(String engine) {
+        Map<String, String> m = new HashMap<>();
+        if (engine.equals("native")) {
+            m.put("dtype", dtype);
+        } else if (!dtype.equals("f32")) {
+            throw new IllegalArgumentException("--dtype applies to --engine native only");
+        }
+        if (!fronts(engine) && !upstreams.isEmpty()) {
+            throw new IllegalArgumentException("--upstream applies to --engine openai only");
+        }
+        m.putAll(extra);
+        return m;
+    }
+
+    /** One options map per upstream, for engines that front one each; empty for the others. */
+    List<Map<String, String>> perUpstream(String engine) {
+        if (!fronts(engine)) {
+            return List.of();
+        }
+        if (upstreams.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "--engine " + engine + " needs --upstream URL (the base URL ending in" + " /v1)");
+        }
+        return upstreams.stream().map(u -> Map.of("upstream", u)).toList();
+    }
+}
