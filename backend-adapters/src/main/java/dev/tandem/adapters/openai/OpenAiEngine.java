@@ -32,13 +32,13 @@ final class OpenAiEngine implements Engine {
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicLong pendingPromptTokens = new AtomicLong();
 
-    OpenAiEngine(EngineConfig config, UpstreamClient client, UpstreamClient.Model model) {
+    OpenAiEngine(EngineConfig config, UpstreamClient client, UpstreamClient.Model model, String tokenizer) {
         this.config = config;
         this.client = client;
         int context = model.maxModelLen() > 0 ? model.maxModelLen() : Integer.MAX_VALUE / 2;
         // vocabulary unknown: the upstream validates ids; no EOS ids either, the upstream stops by itself
         this.info = new EngineInfo(
-                model.id(), config.blockSize(), context, config.kvBlocks(), Integer.MAX_VALUE, Set.of(), null, 0);
+                model.id(), config.blockSize(), context, config.kvBlocks(), Integer.MAX_VALUE, Set.of(), tokenizer, 0);
     }
 
     @Override

@@ -11,10 +11,13 @@ import java.util.TreeSet;
  * @param upstream the upstream's base URL, ending in {@code /v1}
  * @param model the upstream model to serve, or null for the first its {@code /models} lists
  * @param apiKey a bearer token for the upstream, or null
+ * @param tokenizer the model's tokenizer for the frontend (a Hugging Face directory or tokenizer.json, or a hub
+ *     name), or null: with it the frontend tokenizes text and chat prompts itself, routes on their blocks and can
+ *     migrate them exactly; without it only token-id prompts are served and the upstream's text passes through
  */
-record OpenAiOptions(String upstream, String model, String apiKey) {
+record OpenAiOptions(String upstream, String model, String apiKey, String tokenizer) {
 
-    static final Set<String> KEYS = Set.of("upstream", "model", "api-key");
+    static final Set<String> KEYS = Set.of("upstream", "model", "api-key", "tokenizer");
 
     static OpenAiOptions parse(Map<String, String> options) {
         Set<String> unknown = new TreeSet<>(options.keySet());
@@ -33,6 +36,6 @@ record OpenAiOptions(String upstream, String model, String apiKey) {
         while (upstream.endsWith("/")) {
             upstream = upstream.substring(0, upstream.length() - 1);
         }
-        return new OpenAiOptions(upstream, options.get("model"), options.get("api-key"));
+        return new OpenAiOptions(upstream, options.get("model"), options.get("api-key"), options.get("tokenizer"));
     }
 }

@@ -262,6 +262,19 @@ class OpenAiEngineTest {
     }
 
     @Test
+    void aTokenizerOptionBecomesTheModelSourceTheFrontendLoadsItFrom() {
+        try (Engine e = new OpenAiEngineProvider()
+                .create(EngineConfig.builder()
+                        .options(Map.of("upstream", upstream.baseUrl() + "/v1", "tokenizer", "/models/llm"))
+                        .build())) {
+            assertThat(e.info().source()).isEqualTo("/models/llm");
+        }
+        assertThat(engine.info().source())
+                .as("without one: token-id prompts only")
+                .isNull();
+    }
+
+    @Test
     void unknownOptionsAndAMissingUpstreamAreRefused() {
         var provider = new OpenAiEngineProvider();
         assertThatThrownBy(() -> provider.create(EngineConfig.builder()

@@ -24,6 +24,14 @@ final class EngineOptions {
     List<String> upstreams = new ArrayList<>();
 
     @Option(
+            names = "--tokenizer",
+            paramLabel = "PATH|ORG/NAME",
+            description = "The upstream model's tokenizer (Hugging Face tokenizer.json or directory, or a hub name),"
+                    + " for --engine openai: the frontend then tokenizes text and chat prompts, routes on their KV"
+                    + " blocks and migrates them exactly; without it only token-id prompts are served.")
+    String tokenizer;
+
+    @Option(
             names = "--engine-option",
             paramLabel = "KEY=VALUE",
             description = "An engine-specific option (repeatable); each engine rejects keys it does not know.")
@@ -42,8 +50,11 @@ final class EngineOptions {
         } else if (!dtype.equals("f32")) {
             throw new IllegalArgumentException("--dtype applies to --engine native only");
         }
-        if (!fronts(engine) && !upstreams.isEmpty()) {
-            throw new IllegalArgumentException("--upstream applies to --engine openai only");
+        if (!fronts(engine) && (!upstreams.isEmpty() || tokenizer != null)) {
+            throw new IllegalArgumentException("--upstream and --tokenizer apply to --engine openai only");
+        }
+        if (tokenizer != null) {
+            m.put("tokenizer", tokenizer);
         }
         m.putAll(extra);
         return m;
