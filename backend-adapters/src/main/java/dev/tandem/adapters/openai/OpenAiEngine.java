@@ -24,13 +24,27 @@ import java.util.concurrent.atomic.AtomicLong;
  * (requests and prompt tokens in flight), known the moment a request is sent rather than a poll period later.
  * Thread-safe: each request streams on its own virtual thread.
  */
-final class OpenAiEngine implements Engine {
+public final class OpenAiEngine implements Engine {
 
     private final EngineConfig config;
     private final UpstreamClient client;
     private final EngineInfo info;
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicLong pendingPromptTokens = new AtomicLong();
+
+    /**
+     * Connects to the upstream at {@code upstream} (a base URL ending in {@code /v1}) and serves its model
+     * {@code model} (null: its first); used by the adapters that launch their upstream themselves.
+     */
+    public static OpenAiEngine connect(EngineConfig config, String upstream, String model, String tokenizer) {
+        UpstreamClient client = new UpstreamClient(upstream, null, OpenAiEngineProvider.READ_TIMEOUT);
+        try {
+            return new OpenAiEngine(config, client, client.model(model), tokenizer);
+        } catch (RuntimeException e) {
+            client.close();
+            throw e;
+        }
+    }
 
     OpenAiEngine(EngineConfig config, UpstreamClient client, UpstreamClient.Model model, String tokenizer) {
         this.config = config;

@@ -32,6 +32,19 @@ final class EngineOptions {
     String tokenizer;
 
     @Option(
+            names = "--vllm-command",
+            paramLabel = "COMMAND",
+            description = "How to run vLLM for --engine vllm, split like a shell would (default: vllm); each worker"
+                    + " runs COMMAND serve MODEL ... as its child.")
+    String vllmCommand;
+
+    @Option(
+            names = "--gpus-per-worker",
+            paramLabel = "N",
+            description = "GPUs of each worker's vLLM child: worker i gets CUDA_VISIBLE_DEVICES i*N..i*N+N-1.")
+    Integer gpusPerWorker;
+
+    @Option(
             names = "--engine-option",
             paramLabel = "KEY=VALUE",
             description = "An engine-specific option (repeatable); each engine rejects keys it does not know.")
@@ -50,14 +63,46 @@ final class EngineOptions {
         } else if (!dtype.equals("f32")) {
             throw new IllegalArgumentException("--dtype applies to --engine native only");
         }
-        if (!fronts(engine) && (!upstreams.isEmpty() || tokenizer != null)) {
-            throw new IllegalArgumentException("--upstream and --tokenizer apply to --engine openai only");
+        boolean external = fronts(engine) || engine.equals("vllm");
+        if (!fronts(engine) && !upstreams.isEmpty()) {
+            throw new IllegalArgumentException("--upstream applies to --engine openai only");
+        }
+        if (!external && tokenizer != null) {
+            throw new IllegalArgumentException("--tokenizer applies to external engines (openai, vllm) only");
+        }
+        if (!engine.equals("vllm") && (vllmCommand != null || gpusPerWorker != null)) {
+            throw new IllegalArgumentException("--vllm-command and --gpus-per-worker apply to --engine vllm only");
+        }
+        if (vllmCommand != null) {
+            m.put("command", vllmCommand);
         }
         if (tokenizer != null) {
             m.put("tokenizer", tokenizer);
         }
         m.putAll(extra);
         return m;
+    }
+
+    /** Options of each of {@code workers} workers on top of the common ones (their GPUs); empty for none. */
+    List<Map<String, String>> perWorker(String engine, int workers) {
+        if (fronts(engine)) {
+            return perUpstream(engine);
+        }
+        if (gpusPerWorker == null) {
+            return List.of();
+        }
+        if (gpusPerWorker < 1) {
+            throw new IllegalArgumentException("--gpus-per-worker must be at least 1");
+        }
+        List<Map<String, String>> out = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            StringBuilder devices = new StringBuilder();
+            for (int g = 0; g < gpusPerWorker; g++) {
+                devices.append(g == 0 ? "" : ",").append(i * gpusPerWorker + g);
+            }
+            out.add(Map.of("cuda-visible-devices", devices.toString()));
+        }
+        return out;
     }
 
     /** One options map per upstream, for engines that front one each; empty for the others. */

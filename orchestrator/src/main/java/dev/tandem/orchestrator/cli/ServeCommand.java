@@ -36,7 +36,8 @@ public final class ServeCommand implements Callable<Integer> {
             names = "--engine",
             defaultValue = "native",
             description = "Engine of every worker: native (built-in engine, CPU compute), sim (built-in engine,"
-                    + " timing model) or openai (an OpenAI-compatible server per --upstream) (default:"
+                    + " timing model), openai (an OpenAI-compatible server per --upstream) or vllm (a vLLM child per"
+                    + " worker, --vllm-command) (default:"
                     + " ${DEFAULT-VALUE}).")
     String engine;
 
@@ -74,12 +75,13 @@ public final class ServeCommand implements Callable<Integer> {
         router.create(0); // fail fast on an unknown name
         FrontendConfig fc = http.config(FrontendConfig.DEFAULT_MIGRATION_LIMIT);
         Map<String, String> options = engineOptions.common(engine);
-        List<Map<String, String>> perWorker = engineOptions.perUpstream(engine);
-        if (!perWorker.isEmpty() && workers != null) {
+        List<Map<String, String>> upstreams = engineOptions.perUpstream(engine);
+        if (!upstreams.isEmpty() && workers != null) {
             throw new IllegalArgumentException(
                     "--workers is not allowed with --engine " + engine + ": each --upstream is one worker");
         }
-        int n = !perWorker.isEmpty() ? perWorker.size() : workers == null ? 2 : workers;
+        int n = !upstreams.isEmpty() ? upstreams.size() : workers == null ? 2 : workers;
+        List<Map<String, String>> perWorker = engineOptions.perWorker(engine, n);
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
                 fc, n, engine, model, router.name, blockSize, kvBlocks, speedup, options, !noKvEvents, perWorker));
         CountDownLatch stopped = new CountDownLatch(1);

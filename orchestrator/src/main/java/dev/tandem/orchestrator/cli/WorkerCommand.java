@@ -29,7 +29,8 @@ public final class WorkerCommand implements Callable<Integer> {
     @Option(
             names = "--engine",
             defaultValue = "native",
-            description = "native, sim or openai (with --upstream URL) (default: ${DEFAULT-VALUE}).")
+            description = "native, sim, openai (with --upstream URL) or vllm (runs --vllm-command serve --model M)"
+                    + " (default: ${DEFAULT-VALUE}).")
     String engine;
 
     @Mixin
@@ -85,6 +86,7 @@ public final class WorkerCommand implements Callable<Integer> {
             throw new IllegalArgumentException("a worker fronts one --upstream; start one worker per upstream");
         }
         upstream.forEach(options::putAll);
+        engineOptions.perWorker(engine, 1).forEach(options::putAll);
         Discovery d = planes.openDiscovery();
         EventPlane ev = planes.openEvents();
         Duration ttl = Duration.ofSeconds(leaseTtl);

@@ -1,0 +1,241 @@
+package dev.tandem.adapters.vllm;
+
+import dev.tandem.api.kv.KvEvent;
+import dev.tandem.api.kv.KvEventBatch;
+import dev.tandem.api.kv.KvEventSink;
+import dev.tandem.api.kv.KvStateDump;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+/**
+ * Subscribes to a vLLM (or SGLang) ZMQ KV-event publisher and republishes its events as Tandem batches on the
+ * worker's sink. Frames are vLLM's: {@code [topic, 8-byte big-endian sequence number, msgpack batch]}. The publisher
+ * binds a wildcard, ipc or inproc endpoint and connects to any other, so this side connects or binds to match.
+ *
+ * <p>Sequence numbers: a gap is filled from the publisher's replay endpoint before newer batches apply (a DEALER
+ * sends {@code [empty, start seq]}; the ROUTER answers {@code [empty, seq, payload]} per buffered batch, newer vLLM
+ * with the topic before the seq, then seq -1); a gap the replay cannot fill, or numbers that start again (the engine
+ * restarted), drops this worker's blocks from the index before anything newer applies, so routing never rests on
+ * stale state. One platform thread owns both sockets.
+ */
+final class ZmqKvEventSubscriber implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(ZmqKvEventSubscriber.class.getName());
+    private static final int REPLAY_TIMEOUT_MS = 2000;
+
+    private final String workerId;
+    private final String endpoint;
+    private final String replayEndpoint;
+    private final byte[] topic;
+    private final KvEventSink sink;
+    private final KvEventTranslator translator;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ZContext ctx = new ZContext();
+    private final Thread thread;
+    private volatile boolean closed;
+    private long expected;
+    private long tandemEventId;
+    private long replayRequests;
+    private long resets;
+
+    ZmqKvEventSubscriber(
+            String workerId, String endpoint, String replayEndpoint, String topic, int blockSize, KvEventSink sink) {
+        this.workerId = workerId;
+        this.endpoint = endpoint;
+        this.replayEndpoint = replayEndpoint;
+        this.topic = topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        this.sink = sink;
+        this.translator = new KvEventTranslator(blockSize);
+        this.thread = new Thread(this::run, "kv-events-" + workerId);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** The endpoint to reach a publisher configured with {@code ep}, and whether to bind it (it connects). */
+    static String peer(String ep) {
+        for (String wild : List.of("*", "0.0.0.0", "[::]", "::")) {
+            if (ep.startsWith("tcp://" + wild + ":")) {
+                return "tcp://127.0.0.1:" + ep.substring(ep.lastIndexOf(':') + 1);
+            }
+        }
+        return ep;
+    }
+
+    static boolean publisherBinds(String ep) {
+        return ep.contains("*") || ep.contains("::") || ep.startsWith("ipc://") || ep.startsWith("inproc://");
+    }
+
+    private void run() {
+        ZMQ.Socket sub = ctx.createSocket(SocketType.SUB);
+        sub.setReceiveTimeOut(200);
+        sub.subscribe(topic);
+        if (publisherBinds(endpoint)) {
+            sub.connect(peer(endpoint));
+        } else {
+            sub.bind(endpoint);
+        }
+        while (!closed) {
+            byte[] first;
+            try {
+                first = sub.recv();
+            } catch (RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                LOG.log(System.Logger.Level.WARNING, "KV events of {0}: {1}", workerId, e.getMessage());
+                continue;
+            }
+            if (first == null) {
+                continue;
+            }
+            List<byte[]> frames = new ArrayList<>();
+            frames.add(first);
+            while (sub.hasReceiveMore()) {
+                frames.add(sub.recv());
+            }
+            if (frames.size() < 3 || frames.get(frames.size() - 2).length != 8) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "KV events of {0}: a message of {1} frames",
+                        workerId,
+                        frames.size());
+                continue;
+            }
+            long seq = ByteBuffer.wrap(frames.get(frames.size() - 2)).getLong();
+            received(seq, frames.getLast());
+        }
+    }
+
+    private void received(long seq, byte[] payload) {
+        if (seq < expected) {
+            // numbers start again: the engine restarted with an empty cache
+            reset("the publisher's sequence restarted at " + seq + " (expected " + expected + ")");
+            expected = seq;
+        } else if (seq > expected) {
+            TreeMap<Long, byte[]> replayed = replay(expected);
+            while (replayed.containsKey(expected) && expected < seq) {
+                apply(replayed.get(expected));
+                expected++;
+            }
+            if (expected < seq) {
+                reset("batches " + expected + ".." + (seq - 1) + " are lost and the replay did not return them");
+                expected = seq;
+            }
+        }
+        apply(payload);
+        expected = seq + 1;
+    }
+
+    private TreeMap<Long, byte[]> replay(long from) {
+        TreeMap<Long, byte[]> out = new TreeMap<>();
+        if (replayEndpoint == null) {
+            return out;
+        }
+        replayRequests++;
+        try (ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER)) {
+            dealer.setReceiveTimeOut(REPLAY_TIMEOUT_MS);
+            dealer.setLinger(0);
+            dealer.connect(peer(replayEndpoint));
+            dealer.sendMore(new byte[0]); // a DEALER sends the empty delimiter a REQ would add itself
+            dealer.send(ByteBuffer.allocate(8).putLong(from).array());
+            while (true) {
+                List<byte[]> frames = new ArrayList<>();
+                byte[] f = dealer.recv();
+                if (f == null) {
+                    LOG.log(System.Logger.Level.WARNING, "KV events of {0}: the replay did not answer", workerId);
+                    return out;
+                }
+                frames.add(f);
+                while (dealer.hasReceiveMore()) {
+                    frames.add(dealer.recv());
+                }
+                // [empty, (topic,) seq, payload]: the seq is the 8-byte frame before the payload
+                if (frames.size() < 3 || frames.get(frames.size() - 2).length != 8) {
+                    return out;
+                }
+                long seq = ByteBuffer.wrap(frames.get(frames.size() - 2)).getLong();
+                if (seq < 0) {
+                    return out;
+                }
+                out.put(seq, frames.getLast());
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "KV events of {0}: replay failed: {1}", workerId, e.getMessage());
+            return out;
+        }
+    }
+
+    private void apply(byte[] payload) {
+        List<VllmEvent> events;
+        try {
+            events = VllmEventDecoder.decode(payload);
+        } catch (Exception e) {
+            // An undecodable batch leaves the index unsure of this worker: start it over rather than guess.
+            reset("a batch could not be decoded: " + e.getMessage());
+            return;
+        }
+        lock.lock();
+        try {
+            List<KvEvent> out = translator.translate(events);
+            if (!out.isEmpty()) {
+                sink.publish(new KvEventBatch(workerId, ++tandemEventId, out));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void reset(String why) {
+        resets++;
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "KV events of {0}: {1}; dropping its blocks from the index",
+                workerId,
+                why);
+        lock.lock();
+        try {
+            translator.clear();
+            sink.publish(new KvEventBatch(workerId, ++tandemEventId, List.of(new KvEvent.AllBlocksCleared())));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The blocks held now, as of the last event id published. */
+    KvStateDump dump() {
+        lock.lock();
+        try {
+            return new KvStateDump(workerId, tandemEventId, translator.held());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long replayRequests() {
+        return replayRequests;
+    }
+
+    long resets() {
+        return resets;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ctx.close();
+    }
+}
