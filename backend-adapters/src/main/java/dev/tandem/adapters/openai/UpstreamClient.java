@@ -35,7 +35,9 @@ final class UpstreamClient implements AutoCloseable {
         this.http = new OkHttpClient.Builder()
                 .connectTimeout(Duration.ofSeconds(10))
                 .readTimeout(readTimeout)
-                .retryOnConnectionFailure(false) // a retry is the frontend's decision: it may pick another worker
+                // OkHttp retries a request whose pooled connection turns out dead before an answer began (the
+                // upstream restarted on the same port); failures after that are the frontend's to retry or migrate.
+                .retryOnConnectionFailure(true)
                 .build();
     }
 

@@ -38,6 +38,7 @@ public final class SupervisedProcess implements AutoCloseable {
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Process process;
+    private volatile Runnable onRestart = () -> {};
     private volatile boolean closed;
     private int restarts;
 
@@ -50,6 +51,11 @@ public final class SupervisedProcess implements AutoCloseable {
         this.command = List.copyOf(command);
         this.env = Map.copyOf(env);
         this.health = health;
+    }
+
+    /** Runs {@code action} each time the child has been started again after an exit. */
+    public void onRestart(Runnable action) {
+        this.onRestart = action;
     }
 
     /** Starts the child and waits until it is healthy; throws with its last output lines when it is not. */
@@ -123,6 +129,7 @@ public final class SupervisedProcess implements AutoCloseable {
         }
         try {
             launch();
+            onRestart.run();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.ERROR, name + " could not be restarted", e);
         }

@@ -16,6 +16,11 @@ import dev.tandem.api.kv.LoadSnapshot;
  */
 final class VllmEngine implements Engine {
 
+    /** The supervised child (tests kill it to watch the restart). */
+    SupervisedProcess process() {
+        return process;
+    }
+
     private final SupervisedProcess process;
     private final OpenAiEngine requests;
     private final ZmqKvEventSubscriber events;

@@ -71,6 +71,7 @@ public final class VllmEngineProvider implements EngineProvider {
             subscriber = new ZmqKvEventSubscriber(
                     config.workerId(), events, replay, TOPIC, config.blockSize(), config.kvEvents());
             subscriber.start();
+            child.onRestart(subscriber::publisherRestarted);
             child.start(o.startupTimeout());
             String tokenizer = o.tokenizer() != null ? o.tokenizer() : config.model();
             OpenAiEngine requests = OpenAiEngine.connect(config, "http://127.0.0.1:" + http + "/v1", null, tokenizer);

@@ -22,12 +22,16 @@ import org.zeromq.ZMQ;
  * sends {@code [empty, start seq]}; the ROUTER answers {@code [empty, seq, payload]} per buffered batch, newer vLLM
  * with the topic before the seq, then seq -1); a gap the replay cannot fill, or numbers that start again (the engine
  * restarted), drops this worker's blocks from the index before anything newer applies, so routing never rests on
- * stale state. One platform thread owns both sockets.
+ * stale state. PUB/SUB drops what is sent before a subscription reaches the publisher (at start, after a restart)
+ * and under back-pressure; so a subscriber that has heard nothing for a while asks the replay for what follows its
+ * last batch. One platform thread owns both sockets.
  */
 final class ZmqKvEventSubscriber implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ZmqKvEventSubscriber.class.getName());
-    private static final int REPLAY_TIMEOUT_MS = 2000;
+    private static final int REPLAY_TIMEOUT_MS = 1000;
+    /** How long a quiet subscriber waits before asking the replay whether it missed the latest batches. */
+    private static final long PROBE_NANOS = 2_000_000_000L;
 
     private final String workerId;
     private final String endpoint;
@@ -39,6 +43,7 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
     private final ZContext ctx = new ZContext();
     private final Thread thread;
     private volatile boolean closed;
+    private volatile boolean restarted;
     private long expected;
     private long tandemEventId;
     private long replayRequests;
@@ -58,6 +63,11 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
 
     void start() {
         thread.start();
+    }
+
+    /** The engine behind the publisher restarted: its cache is empty and its numbers start again at 0. */
+    void publisherRestarted() {
+        restarted = true;
     }
 
     /** The endpoint to reach a publisher configured with {@code ep}, and whether to bind it (it connects). */
@@ -83,7 +93,17 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
         } else {
             sub.bind(endpoint);
         }
+        long lastHeard = System.nanoTime();
         while (!closed) {
+            if (restarted) {
+                restarted = false;
+                reset("the engine restarted");
+                expected = 0;
+            }
+            if (System.nanoTime() - lastHeard > PROBE_NANOS) {
+                probe();
+                lastHeard = System.nanoTime();
+            }
             byte[] first;
             try {
                 first = sub.recv();
@@ -112,27 +132,44 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
             }
             long seq = ByteBuffer.wrap(frames.get(frames.size() - 2)).getLong();
             received(seq, frames.getLast());
+            lastHeard = System.nanoTime();
         }
     }
 
     private void received(long seq, byte[] payload) {
         if (seq < expected) {
-            // numbers start again: the engine restarted with an empty cache
+            // numbers start again: the engine restarted with an empty cache; what it sent first may be missed
             reset("the publisher's sequence restarted at " + seq + " (expected " + expected + ")");
-            expected = seq;
-        } else if (seq > expected) {
-            TreeMap<Long, byte[]> replayed = replay(expected);
-            while (replayed.containsKey(expected) && expected < seq) {
-                apply(replayed.get(expected));
-                expected++;
-            }
+            expected = 0;
+        }
+        if (seq > expected) {
+            fill(replay(expected));
             if (expected < seq) {
                 reset("batches " + expected + ".." + (seq - 1) + " are lost and the replay did not return them");
                 expected = seq;
             }
         }
-        apply(payload);
-        expected = seq + 1;
+        if (seq == expected) { // else the replay already brought it
+            apply(payload);
+            expected = seq + 1;
+        }
+    }
+
+    /** Asks the replay for anything after the last batch applied. */
+    private void probe() {
+        TreeMap<Long, byte[]> got = replay(expected);
+        if (!got.isEmpty() && got.firstKey() > expected) {
+            reset("batches from " + expected + " are lost and the replay starts at " + got.firstKey());
+            expected = got.firstKey();
+        }
+        fill(got);
+    }
+
+    private void fill(TreeMap<Long, byte[]> batches) {
+        while (batches.containsKey(expected)) {
+            apply(batches.get(expected));
+            expected++;
+        }
     }
 
     private TreeMap<Long, byte[]> replay(long from) {
@@ -143,15 +180,19 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
         replayRequests++;
         try (ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER)) {
             dealer.setReceiveTimeOut(REPLAY_TIMEOUT_MS);
+            dealer.setSendTimeOut(REPLAY_TIMEOUT_MS); // no peer yet (the engine is starting): do not block
             dealer.setLinger(0);
             dealer.connect(peer(replayEndpoint));
-            dealer.sendMore(new byte[0]); // a DEALER sends the empty delimiter a REQ would add itself
-            dealer.send(ByteBuffer.allocate(8).putLong(from).array());
+            // a DEALER sends the empty delimiter a REQ would add itself
+            if (!dealer.sendMore(new byte[0])
+                    || !dealer.send(ByteBuffer.allocate(8).putLong(from).array())) {
+                return out;
+            }
             while (true) {
                 List<byte[]> frames = new ArrayList<>();
                 byte[] f = dealer.recv();
                 if (f == null) {
-                    LOG.log(System.Logger.Level.WARNING, "KV events of {0}: the replay did not answer", workerId);
+                    LOG.log(System.Logger.Level.DEBUG, "KV events of {0}: the replay did not answer", workerId);
                     return out;
                 }
                 frames.add(f);
