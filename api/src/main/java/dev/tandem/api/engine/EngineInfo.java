@@ -14,6 +14,7 @@ import java.util.Set;
  * @param source the model reference the engine loaded (a path or hub name), or null for built-in models
  * @param weightBytesPerToken bytes of weights one forward step reads, whatever its batch (so the memory traffic per
  *     token of a batch-1 decode, which bounds its speed), or 0 where the engine does not know (simulated or remote)
+ * @param capabilities what the engine can do beyond generating
  */
 public record EngineInfo(
         String modelName,
@@ -23,10 +24,33 @@ public record EngineInfo(
         int vocabSize,
         Set<Integer> eosTokenIds,
         String source,
-        long weightBytesPerToken) {
+        long weightBytesPerToken,
+        EngineCapabilities capabilities) {
 
     public EngineInfo {
         eosTokenIds = Set.copyOf(eosTokenIds);
+        java.util.Objects.requireNonNull(capabilities, "capabilities");
+    }
+
+    public EngineInfo(
+            String modelName,
+            int blockSize,
+            int contextLength,
+            int kvBlocks,
+            int vocabSize,
+            Set<Integer> eosTokenIds,
+            String source,
+            long weightBytesPerToken) {
+        this(
+                modelName,
+                blockSize,
+                contextLength,
+                kvBlocks,
+                vocabSize,
+                eosTokenIds,
+                source,
+                weightBytesPerToken,
+                EngineCapabilities.BUILT_IN);
     }
 
     public EngineInfo(

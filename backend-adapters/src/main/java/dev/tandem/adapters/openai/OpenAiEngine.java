@@ -3,6 +3,7 @@ package dev.tandem.adapters.openai;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineCapabilities;
 import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.EngineInfo;
@@ -36,23 +37,49 @@ public final class OpenAiEngine implements Engine {
      * Connects to the upstream at {@code upstream} (a base URL ending in {@code /v1}) and serves its model
      * {@code model} (null: its first); used by the adapters that launch their upstream themselves.
      */
-    public static OpenAiEngine connect(EngineConfig config, String upstream, String model, String tokenizer) {
+    public static OpenAiEngine connect(
+            EngineConfig config, String upstream, String model, String tokenizer, EngineCapabilities capabilities) {
         UpstreamClient client = new UpstreamClient(upstream, null, OpenAiEngineProvider.READ_TIMEOUT);
         try {
-            return new OpenAiEngine(config, client, client.model(model), tokenizer);
+            return new OpenAiEngine(config, client, client.model(model), tokenizer, capabilities);
         } catch (RuntimeException e) {
             client.close();
             throw e;
         }
     }
 
+    /**
+     * What an OpenAI-compatible upstream offers through this adapter: token ids (vLLM's return_token_ids; an
+     * upstream without them gives text only), seeded sampling and cached-token usage as the upstream implements
+     * them; no KV events or cache dump of its own, no logprobs pass-through yet, and its admission limit is its own.
+     */
+    static final EngineCapabilities CAPABILITIES =
+            new EngineCapabilities(true, false, false, false, true, false, true, false);
+
     OpenAiEngine(EngineConfig config, UpstreamClient client, UpstreamClient.Model model, String tokenizer) {
+        this(config, client, model, tokenizer, CAPABILITIES);
+    }
+
+    OpenAiEngine(
+            EngineConfig config,
+            UpstreamClient client,
+            UpstreamClient.Model model,
+            String tokenizer,
+            EngineCapabilities capabilities) {
         this.config = config;
         this.client = client;
         int context = model.maxModelLen() > 0 ? model.maxModelLen() : Integer.MAX_VALUE / 2;
         // vocabulary unknown: the upstream validates ids; no EOS ids either, the upstream stops by itself
         this.info = new EngineInfo(
-                model.id(), config.blockSize(), context, config.kvBlocks(), Integer.MAX_VALUE, Set.of(), tokenizer, 0);
+                model.id(),
+                config.blockSize(),
+                context,
+                config.kvBlocks(),
+                Integer.MAX_VALUE,
+                Set.of(),
+                tokenizer,
+                0,
+                capabilities);
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.adapters.openai.OpenAiEngine;
 import dev.tandem.adapters.process.SupervisedProcess;
 import dev.tandem.api.engine.Engine;
+import dev.tandem.api.engine.EngineCapabilities;
 import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.EngineProvider;
@@ -19,13 +20,17 @@ import java.util.Map;
 
 /**
  * {@code --engine vllm}: each worker runs {@code vllm serve MODEL --host 127.0.0.1 --port P --block-size B
- * --kv-events-config JSON [args]} as a supervised child, waits for its {@code /health}, serves requests through
+ * --kv-events-config JSON --enable-prompt-tokens-details [args]} as a supervised child, waits for its {@code /health}, serves requests through
  * the OpenAI adapter's path and routes on its KV events (ZMQ publisher and replay endpoint on free loopback ports).
  * The block size is passed so that vLLM's blocks and the router's agree.
  */
 public final class VllmEngineProvider implements EngineProvider {
 
     static final String TOPIC = "kv-events";
+
+    /** The openai adapter's, plus vLLM's KV events and the blocks they announced (the dump). */
+    static final EngineCapabilities CAPABILITIES =
+            new EngineCapabilities(true, true, true, false, true, false, true, false);
 
     @Override
     public String name() {
@@ -57,7 +62,9 @@ public final class VllmEngineProvider implements EngineProvider {
                 "--block-size",
                 String.valueOf(config.blockSize()),
                 "--kv-events-config",
-                eventsConfig(events, replay)));
+                eventsConfig(events, replay),
+                // usage then reports cached prompt tokens, as Tandem's own engine does
+                "--enable-prompt-tokens-details"));
         cmd.addAll(o.extraArgs());
         Map<String, String> env = new HashMap<>();
         if (o.cudaVisibleDevices() != null) {
@@ -74,7 +81,8 @@ public final class VllmEngineProvider implements EngineProvider {
             child.onRestart(subscriber::publisherRestarted);
             child.start(o.startupTimeout());
             String tokenizer = o.tokenizer() != null ? o.tokenizer() : config.model();
-            OpenAiEngine requests = OpenAiEngine.connect(config, "http://127.0.0.1:" + http + "/v1", null, tokenizer);
+            OpenAiEngine requests =
+                    OpenAiEngine.connect(config, "http://127.0.0.1:" + http + "/v1", null, tokenizer, CAPABILITIES);
             return new VllmEngine(child, requests, subscriber);
         } catch (IOException e) {
             close(subscriber, child);

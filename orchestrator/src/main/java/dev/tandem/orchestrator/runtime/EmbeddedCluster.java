@@ -106,28 +106,42 @@ public final class EmbeddedCluster implements AutoCloseable {
             throw new IllegalArgumentException("--workers must be at least 1");
         }
         var policy = RoutingPolicies.create(s.router());
-        router = s.kvEvents()
-                ? new Router(policy)
-                : Router.approximate(policy, Clock.system(), ApproximateIndex.DEFAULT_TTL, s.kvBlocks());
         EngineProvider provider = Engines.provider(s.engine());
         discovery = DiscoveryProvider.open(URI.create("memory:local"));
         events = EventPlaneProvider.open(URI.create("memory:local"));
         InProcessRequestPlane plane = new InProcessRequestPlane();
         String ns = DiscoveryKeys.DEFAULT_NAMESPACE;
-        for (int i = 0; i < s.workers(); i++) {
+        List<Engine> engines = new ArrayList<>();
+        try {
+            for (int i = 0; i < s.workers(); i++) {
+                String id = "worker-" + i;
+                engines.add(provider.create(EngineConfig.builder()
+                        .workerId(id)
+                        .model(s.model())
+                        .blockSize(s.blockSize())
+                        .kvBlocks(s.kvBlocks())
+                        .speedup(s.speedup())
+                        .kvEvents(s.kvEvents() ? WorkerHost.eventSink(events, ns, id) : KvEventSink.NONE)
+                        .options(s.optionsOf(i))
+                        .build()));
+            }
+        } catch (RuntimeException e) {
+            engines.forEach(Engine::close);
+            events.close();
+            discovery.close();
+            throw e;
+        }
+        // Engines that publish no KV events (a plain OpenAI-compatible upstream) leave the router to predict caches
+        // from its own decisions, as --no-kv-events does.
+        boolean exact = s.kvEvents()
+                && engines.stream().allMatch(e -> e.info().capabilities().kvEvents());
+        router = exact
+                ? new Router(policy)
+                : Router.approximate(policy, Clock.system(), ApproximateIndex.DEFAULT_TTL, s.kvBlocks());
+        for (int i = 0; i < engines.size(); i++) {
             String id = "worker-" + i;
-            EngineConfig config = EngineConfig.builder()
-                    .workerId(id)
-                    .model(s.model())
-                    .blockSize(s.blockSize())
-                    .kvBlocks(s.kvBlocks())
-                    .speedup(s.speedup())
-                    .kvEvents(s.kvEvents() ? WorkerHost.eventSink(events, ns, id) : KvEventSink.NONE)
-                    .options(s.optionsOf(i))
-                    .build();
-            Engine engine = provider.create(config);
-            String address = plane.bind(id, engine);
-            hosts.add(WorkerHost.start(ns, id, engine, address, discovery, events, Duration.ofSeconds(10)));
+            String address = plane.bind(id, engines.get(i));
+            hosts.add(WorkerHost.start(ns, id, engines.get(i), address, discovery, events, Duration.ofSeconds(10)));
         }
         frontend = Frontend.start(s.frontend(), ns, s.blockSize(), router, discovery, events, plane::connect, null);
         pool = frontend.pool();
