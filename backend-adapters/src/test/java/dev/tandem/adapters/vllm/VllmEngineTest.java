@@ -3,6 +3,7 @@ package dev.tandem.adapters.vllm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.tandem.adapters.launch.LaunchedEngine;
 import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.GenerateRequest;
@@ -42,7 +43,7 @@ class VllmEngineTest {
         }
     }
 
-    private static List<Integer> generate(VllmEngine engine, int[] prompt, int n) throws Exception {
+    private static List<Integer> generate(LaunchedEngine engine, int[] prompt, int n) throws Exception {
         List<Integer> ids = new CopyOnWriteArrayList<>();
         CompletableFuture<EngineException> end = new CompletableFuture<>();
         engine.generate(
@@ -72,7 +73,7 @@ class VllmEngineTest {
     void aSupervisedVllmServesPublishesRestartsAndStopsWithItsTree() throws Exception {
         Path fake = SharedFixtures.require("checks/lib/fake_vllm.py");
         List<KvEventBatch> events = new CopyOnWriteArrayList<>();
-        VllmEngine engine = (VllmEngine) new VllmEngineProvider()
+        LaunchedEngine engine = (LaunchedEngine) new VllmEngineProvider()
                 .create(EngineConfig.builder()
                         .workerId("w0")
                         .model("fake-llm")

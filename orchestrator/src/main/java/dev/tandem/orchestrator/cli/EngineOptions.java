@@ -39,9 +39,17 @@ final class EngineOptions {
     String vllmCommand;
 
     @Option(
+            names = "--sglang-command",
+            paramLabel = "COMMAND",
+            description = "How to run SGLang for --engine sglang, split like a shell would (default: python3 -m"
+                    + " sglang.launch_server); each worker runs COMMAND --model-path MODEL ... as its child.")
+    String sglangCommand;
+
+    @Option(
             names = "--gpus-per-worker",
             paramLabel = "N",
-            description = "GPUs of each worker's vLLM child: worker i gets CUDA_VISIBLE_DEVICES i*N..i*N+N-1.")
+            description =
+                    "GPUs of each worker's vLLM or SGLang child: worker i gets CUDA_VISIBLE_DEVICES" + " i*N..i*N+N-1.")
     Integer gpusPerWorker;
 
     @Option(
@@ -63,18 +71,28 @@ final class EngineOptions {
         } else if (!dtype.equals("f32")) {
             throw new IllegalArgumentException("--dtype applies to --engine native only");
         }
-        boolean external = fronts(engine) || engine.equals("vllm");
+        boolean launched = engine.equals("vllm") || engine.equals("sglang");
+        boolean external = fronts(engine) || launched;
         if (!fronts(engine) && !upstreams.isEmpty()) {
             throw new IllegalArgumentException("--upstream applies to --engine openai only");
         }
         if (!external && tokenizer != null) {
-            throw new IllegalArgumentException("--tokenizer applies to external engines (openai, vllm) only");
+            throw new IllegalArgumentException("--tokenizer applies to external engines (openai, vllm, sglang) only");
         }
-        if (!engine.equals("vllm") && (vllmCommand != null || gpusPerWorker != null)) {
-            throw new IllegalArgumentException("--vllm-command and --gpus-per-worker apply to --engine vllm only");
+        if (!engine.equals("vllm") && vllmCommand != null) {
+            throw new IllegalArgumentException("--vllm-command applies to --engine vllm only");
+        }
+        if (!engine.equals("sglang") && sglangCommand != null) {
+            throw new IllegalArgumentException("--sglang-command applies to --engine sglang only");
+        }
+        if (!launched && gpusPerWorker != null) {
+            throw new IllegalArgumentException("--gpus-per-worker applies to --engine vllm and sglang only");
         }
         if (vllmCommand != null) {
             m.put("command", vllmCommand);
+        }
+        if (sglangCommand != null) {
+            m.put("command", sglangCommand);
         }
         if (tokenizer != null) {
             m.put("tokenizer", tokenizer);

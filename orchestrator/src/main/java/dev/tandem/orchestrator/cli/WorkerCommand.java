@@ -29,8 +29,9 @@ public final class WorkerCommand implements Callable<Integer> {
     @Option(
             names = "--engine",
             defaultValue = "native",
-            description = "native, sim, openai (with --upstream URL) or vllm (runs --vllm-command serve --model M)"
-                    + " (default: ${DEFAULT-VALUE}).")
+            description =
+                    "native, sim, openai (with --upstream URL), vllm or sglang (runs a child server for --model M)"
+                            + " (default: ${DEFAULT-VALUE}).")
     String engine;
 
     @Mixin

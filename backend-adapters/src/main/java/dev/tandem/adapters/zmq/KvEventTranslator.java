@@ -1,4 +1,4 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.zmq;
 
 import dev.tandem.api.kv.BlockHasher;
 import dev.tandem.api.kv.KvEvent;

@@ -1,4 +1,4 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.zmq;
 
 import dev.tandem.api.kv.KvEvent;
 import dev.tandem.api.kv.KvEventBatch;
@@ -26,7 +26,7 @@ import org.zeromq.ZMQ;
  * and under back-pressure; so a subscriber that has heard nothing for a while asks the replay for what follows its
  * last batch. One platform thread owns both sockets.
  */
-final class ZmqKvEventSubscriber implements AutoCloseable {
+public final class ZmqKvEventSubscriber implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ZmqKvEventSubscriber.class.getName());
     private static final int REPLAY_TIMEOUT_MS = 1000;
@@ -49,7 +49,12 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
     private long replayRequests;
     private long resets;
 
-    ZmqKvEventSubscriber(
+    /**
+     * @param endpoint the publisher's configured endpoint ({@code tcp://*:P} binds there, so this side connects)
+     * @param replayEndpoint the publisher's replay endpoint, or null
+     * @param blockSize the router's block size; events of other sizes are not routed on
+     */
+    public ZmqKvEventSubscriber(
             String workerId, String endpoint, String replayEndpoint, String topic, int blockSize, KvEventSink sink) {
         this.workerId = workerId;
         this.endpoint = endpoint;
@@ -61,12 +66,12 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
         this.thread.setDaemon(true);
     }
 
-    void start() {
+    public void start() {
         thread.start();
     }
 
     /** The engine behind the publisher restarted: its cache is empty and its numbers start again at 0. */
-    void publisherRestarted() {
+    public void publisherRestarted() {
         restarted = true;
     }
 
@@ -252,7 +257,7 @@ final class ZmqKvEventSubscriber implements AutoCloseable {
     }
 
     /** The blocks held now, as of the last event id published. */
-    KvStateDump dump() {
+    public KvStateDump dump() {
         lock.lock();
         try {
             return new KvStateDump(workerId, tandemEventId, translator.held());

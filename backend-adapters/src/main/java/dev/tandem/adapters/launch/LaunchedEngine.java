@@ -1,7 +1,8 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.launch;
 
 import dev.tandem.adapters.openai.OpenAiEngine;
 import dev.tandem.adapters.process.SupervisedProcess;
+import dev.tandem.adapters.zmq.ZmqKvEventSubscriber;
 import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineInfo;
 import dev.tandem.api.engine.GenerateRequest;
@@ -11,13 +12,13 @@ import dev.tandem.api.kv.KvStateDump;
 import dev.tandem.api.kv.LoadSnapshot;
 
 /**
- * A vLLM server run by this worker: its child process, the OpenAI adapter's request path to it, and its KV events
- * translated for Tandem's router. Closing stops all three.
+ * An engine server run by this worker (vLLM, SGLang): its child process, the OpenAI adapter's request path to it,
+ * and its KV events translated for Tandem's router. Closing stops all three.
  */
-final class VllmEngine implements Engine {
+public final class LaunchedEngine implements Engine {
 
     /** The supervised child (tests kill it to watch the restart). */
-    SupervisedProcess process() {
+    public SupervisedProcess process() {
         return process;
     }
 
@@ -25,7 +26,7 @@ final class VllmEngine implements Engine {
     private final OpenAiEngine requests;
     private final ZmqKvEventSubscriber events;
 
-    VllmEngine(SupervisedProcess process, OpenAiEngine requests, ZmqKvEventSubscriber events) {
+    LaunchedEngine(SupervisedProcess process, OpenAiEngine requests, ZmqKvEventSubscriber events) {
         this.process = process;
         this.requests = requests;
         this.events = events;

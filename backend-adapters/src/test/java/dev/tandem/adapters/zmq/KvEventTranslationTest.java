@@ -1,4 +1,4 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.zmq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

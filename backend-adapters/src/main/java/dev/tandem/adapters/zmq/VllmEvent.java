@@ -1,4 +1,4 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.zmq;
 
 /** One of vLLM's KV cache events, decoded from either wire format; block hashes are vLLM's own, as longs. */
 sealed interface VllmEvent {

@@ -1,4 +1,4 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.zmq;
 
 import java.io.IOException;
 import java.math.BigInteger;

@@ -1,4 +1,4 @@
-package dev.tandem.adapters.vllm;
+package dev.tandem.adapters.launch;
 
 import dev.tandem.adapters.process.ShellWords;
 import java.time.Duration;
@@ -8,15 +8,15 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The {@code vllm} engine's options; unknown keys are errors.
+ * The options of an engine this worker launches; unknown keys are errors.
  *
- * @param command how to run vLLM, split like a shell would ({@code --vllm-command}, default {@code vllm})
- * @param extraArgs more arguments for {@code vllm serve} ({@code --engine-option args="..."})
+ * @param command how to run the server, split like a shell would ({@code --vllm-command}, {@code --sglang-command})
+ * @param extraArgs more arguments for it ({@code --engine-option args="..."})
  * @param cudaVisibleDevices the GPUs of this worker's child ({@code --gpus-per-worker}), or null to inherit
- * @param startupTimeout how long the child may take to answer /health (model loading)
+ * @param startupTimeout how long the child may take to answer its health URL (model loading)
  * @param tokenizer the model's tokenizer for the frontend, or null for the model reference itself
  */
-record VllmOptions(
+public record LaunchOptions(
         List<String> command,
         List<String> extraArgs,
         String cudaVisibleDevices,
@@ -25,16 +25,16 @@ record VllmOptions(
 
     static final Set<String> KEYS = Set.of("command", "args", "cuda-visible-devices", "startup-timeout", "tokenizer");
 
-    static VllmOptions parse(Map<String, String> options) {
+    static LaunchOptions parse(String engine, String defaultCommand, Map<String, String> options) {
         Set<String> unknown = new TreeSet<>(options.keySet());
         unknown.removeAll(KEYS);
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException(
-                    "unknown option(s) " + unknown + " for --engine vllm; known: " + new TreeSet<>(KEYS));
+                    "unknown option(s) " + unknown + " for --engine " + engine + "; known: " + new TreeSet<>(KEYS));
         }
-        List<String> command = ShellWords.split(options.getOrDefault("command", "vllm"));
+        List<String> command = ShellWords.split(options.getOrDefault("command", defaultCommand));
         if (command.isEmpty()) {
-            throw new IllegalArgumentException("--vllm-command is empty");
+            throw new IllegalArgumentException("the --" + engine + "-command is empty");
         }
         long seconds;
         try {
@@ -42,7 +42,7 @@ record VllmOptions(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("startup-timeout must be a number of seconds");
         }
-        return new VllmOptions(
+        return new LaunchOptions(
                 command,
                 ShellWords.split(options.getOrDefault("args", "")),
                 options.get("cuda-visible-devices"),
