@@ -1,8 +1,8 @@
 package dev.tandem.adapters.launch;
 
+import dev.tandem.adapters.kvevents.KvEventFeed;
 import dev.tandem.adapters.openai.OpenAiEngine;
 import dev.tandem.adapters.process.SupervisedProcess;
-import dev.tandem.adapters.zmq.ZmqKvEventSubscriber;
 import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineInfo;
 import dev.tandem.api.engine.GenerateRequest;
@@ -24,9 +24,11 @@ public final class LaunchedEngine implements Engine {
 
     private final SupervisedProcess process;
     private final OpenAiEngine requests;
-    private final ZmqKvEventSubscriber events;
+    private final KvEventFeed events;
+    private final Runnable cleanUp;
 
-    LaunchedEngine(SupervisedProcess process, OpenAiEngine requests, ZmqKvEventSubscriber events) {
+    LaunchedEngine(SupervisedProcess process, OpenAiEngine requests, KvEventFeed events, Runnable cleanUp) {
+        this.cleanUp = cleanUp;
         this.process = process;
         this.requests = requests;
         this.events = events;
@@ -57,5 +59,6 @@ public final class LaunchedEngine implements Engine {
         events.close();
         requests.close();
         process.close();
+        cleanUp.run();
     }
 }

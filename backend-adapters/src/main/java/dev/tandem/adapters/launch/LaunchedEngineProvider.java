@@ -2,9 +2,10 @@ package dev.tandem.adapters.launch;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.adapters.kvevents.KvEventFeed;
+import dev.tandem.adapters.kvevents.ZmqKvEventSubscriber;
 import dev.tandem.adapters.openai.OpenAiEngine;
 import dev.tandem.adapters.process.SupervisedProcess;
-import dev.tandem.adapters.zmq.ZmqKvEventSubscriber;
 import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineCapabilities;
 import dev.tandem.api.engine.EngineConfig;
@@ -33,14 +34,31 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
     static final EngineCapabilities CAPABILITIES =
             new EngineCapabilities(true, true, true, false, true, false, true, false);
 
+    /** What the launched server offers through Tandem; token ids unless its OpenAI server cannot return them. */
+    protected EngineCapabilities capabilities() {
+        return CAPABILITIES;
+    }
+
     /** The command when none is given ({@code vllm}, {@code python3 -m sglang.launch_server}). */
     protected abstract String defaultCommand();
 
+    /** The loopback ports of one child: its HTTP API, and its KV-event publisher and replay (when it uses ZMQ). */
+    protected record Ports(int http, String events, String replay) {}
+
     /**
-     * The arguments after the command that start a server for {@code model} on 127.0.0.1:{@code port} with blocks
-     * of {@code blockSize} tokens, publishing KV events as {@code eventsConfig} (JSON) says, reporting cached tokens.
+     * The arguments after the command that start a server for the configured model on 127.0.0.1 with blocks of
+     * the configured size, publishing KV events where {@code ports} say, reporting cached tokens.
      */
-    protected abstract List<String> serveArgs(String model, int port, int blockSize, String eventsConfig);
+    protected abstract List<String> serveArgs(EngineConfig config, Ports ports) throws IOException;
+
+    /** Where the child's KV events come from; by default vLLM's ZMQ publisher at {@code ports}. */
+    protected KvEventFeed eventFeed(EngineConfig config, Ports ports) {
+        return new ZmqKvEventSubscriber(
+                config.workerId(), ports.events(), ports.replay(), TOPIC, config.blockSize(), config.kvEvents());
+    }
+
+    /** Files the child needed (a configuration file), removed when the engine closes; none by default. */
+    protected void cleanUp(Ports ports) {}
 
     @Override
     public boolean isAvailable() {
@@ -53,11 +71,14 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
         if (config.model() == null) {
             throw new IllegalArgumentException("--engine " + name() + " needs --model (what the server loads)");
         }
-        int http = freePort();
-        String events = "tcp://*:" + freePort();
-        String replay = "tcp://*:" + freePort();
+        Ports ports = new Ports(freePort(), "tcp://*:" + freePort(), "tcp://*:" + freePort());
+        int http = ports.http();
         List<String> cmd = new ArrayList<>(o.command());
-        cmd.addAll(serveArgs(config.model(), http, config.blockSize(), eventsConfig(events, replay)));
+        try {
+            cmd.addAll(serveArgs(config, ports));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         cmd.addAll(o.extraArgs());
         Map<String, String> env = new HashMap<>();
         if (o.cudaVisibleDevices() != null) {
@@ -65,18 +86,17 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
         }
         SupervisedProcess child = new SupervisedProcess(
                 config.workerId() + " " + name(), cmd, env, URI.create("http://127.0.0.1:" + http + "/health"));
-        ZmqKvEventSubscriber subscriber = null;
+        KvEventFeed subscriber = null;
         try {
             // Subscribe before the child starts publishing: the first batches are then received, not replayed.
-            subscriber = new ZmqKvEventSubscriber(
-                    config.workerId(), events, replay, TOPIC, config.blockSize(), config.kvEvents());
+            subscriber = eventFeed(config, ports);
             subscriber.start();
             child.onRestart(subscriber::publisherRestarted);
             child.start(o.startupTimeout());
             String tokenizer = o.tokenizer() != null ? o.tokenizer() : config.model();
             OpenAiEngine requests =
-                    OpenAiEngine.connect(config, "http://127.0.0.1:" + http + "/v1", null, tokenizer, CAPABILITIES);
-            return new LaunchedEngine(child, requests, subscriber);
+                    OpenAiEngine.connect(config, "http://127.0.0.1:" + http + "/v1", null, tokenizer, capabilities());
+            return new LaunchedEngine(child, requests, subscriber, () -> cleanUp(ports));
         } catch (IOException e) {
             close(subscriber, child);
             throw new EngineException(EngineException.Kind.UNAVAILABLE, e.getMessage(), e);
@@ -86,11 +106,16 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
         }
     }
 
-    private static void close(ZmqKvEventSubscriber subscriber, SupervisedProcess child) {
+    private static void close(KvEventFeed subscriber, SupervisedProcess child) {
         if (subscriber != null) {
             subscriber.close();
         }
         child.close();
+    }
+
+    /** vLLM's {@code --kv-events-config} JSON (SGLang takes the same) for these ports. */
+    protected static String eventsConfig(Ports ports) {
+        return eventsConfig(ports.events(), ports.replay());
     }
 
     static String eventsConfig(String endpoint, String replay) {

@@ -157,7 +157,9 @@ public final class OpenAiEngine implements Engine {
         if (r.cacheSalt() != null) {
             b.put("cache_salt", r.cacheSalt());
         }
-        b.put("return_token_ids", true);
+        if (info.capabilities().tokenIdsOut()) {
+            b.put("return_token_ids", true); // vLLM's extension; upstreams that refuse unknown fields do without
+        }
         b.put("stream", true);
         b.putObject("stream_options").put("include_usage", true);
         return b;

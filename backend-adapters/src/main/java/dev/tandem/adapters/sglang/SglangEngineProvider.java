@@ -1,6 +1,7 @@
 package dev.tandem.adapters.sglang;
 
 import dev.tandem.adapters.launch.LaunchedEngineProvider;
+import dev.tandem.api.engine.EngineConfig;
 import java.util.List;
 
 /**
@@ -22,18 +23,18 @@ public final class SglangEngineProvider extends LaunchedEngineProvider {
     }
 
     @Override
-    protected List<String> serveArgs(String model, int port, int blockSize, String eventsConfig) {
+    protected List<String> serveArgs(EngineConfig config, Ports ports) {
         return List.of(
                 "--model-path",
-                model,
+                config.model(),
                 "--host",
                 "127.0.0.1",
                 "--port",
-                String.valueOf(port),
+                String.valueOf(ports.http()),
                 "--page-size",
-                String.valueOf(blockSize),
+                String.valueOf(config.blockSize()),
                 "--kv-events-config",
-                eventsConfig,
+                eventsConfig(ports),
                 "--enable-cache-report");
     }
 }

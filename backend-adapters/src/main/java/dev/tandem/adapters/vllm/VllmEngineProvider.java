@@ -1,6 +1,7 @@
 package dev.tandem.adapters.vllm;
 
 import dev.tandem.adapters.launch.LaunchedEngineProvider;
+import dev.tandem.api.engine.EngineConfig;
 import java.util.List;
 
 /**
@@ -21,18 +22,18 @@ public final class VllmEngineProvider extends LaunchedEngineProvider {
     }
 
     @Override
-    protected List<String> serveArgs(String model, int port, int blockSize, String eventsConfig) {
+    protected List<String> serveArgs(EngineConfig config, Ports ports) {
         return List.of(
                 "serve",
-                model,
+                config.model(),
                 "--host",
                 "127.0.0.1",
                 "--port",
-                String.valueOf(port),
+                String.valueOf(ports.http()),
                 "--block-size",
-                String.valueOf(blockSize),
+                String.valueOf(config.blockSize()),
                 "--kv-events-config",
-                eventsConfig,
+                eventsConfig(ports),
                 "--enable-prompt-tokens-details");
     }
 }

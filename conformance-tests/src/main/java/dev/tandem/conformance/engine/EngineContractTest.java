@@ -135,8 +135,12 @@ public abstract class EngineContractTest {
         assertThat(g.deltas().getLast()).as("the final delta is the last").isSameAs(finals.getFirst());
         assertThat(finals.getFirst().usage()).as("usage in the final delta").isNotNull();
         assertThat(finals.getFirst().usage().promptTokens()).isEqualTo(20);
-        assertThat(finals.getFirst().usage().completionTokens()).isEqualTo(g.tokenCount());
-        assertThat(g.tokenCount()).isBetween(1, 8);
+        if (capabilities().tokenIdsOut()) {
+            assertThat(finals.getFirst().usage().completionTokens()).isEqualTo(g.tokenCount());
+        } else {
+            assertThat(g.text()).as("an engine without ids streams text").isNotEmpty();
+        }
+        assertThat(finals.getFirst().usage().completionTokens()).isBetween(1, 8);
     }
 
     @Test
@@ -240,7 +244,7 @@ public abstract class EngineContractTest {
                         prompt(32, 6),
                         SamplingParams.GREEDY,
                         StopConditions.maxTokens(longBudget(32)).withIgnoreEos(true)));
-        g.awaitTokens(1, timeout());
+        g.awaitOutput(timeout());
         g.generation().cancel();
         g.await(timeout());
         assertThat(g.error())
@@ -263,7 +267,10 @@ public abstract class EngineContractTest {
         for (GenerationResult g : all) {
             g.await(timeout().multipliedBy(2));
             g.assertFinished();
-            assertThat(g.tokenCount()).isBetween(1, 6);
+            assertThat(g.finalUsage().completionTokens()).isBetween(1, 6);
+            if (capabilities().tokenIdsOut()) {
+                assertThat(g.tokenCount()).isEqualTo(g.finalUsage().completionTokens());
+            }
         }
     }
 

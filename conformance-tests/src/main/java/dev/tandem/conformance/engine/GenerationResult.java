@@ -105,6 +105,25 @@ public final class GenerationResult {
         }
     }
 
+    /** Waits until some output (ids or text) has arrived. */
+    public void awaitOutput(Duration timeout) {
+        eventually("the first output", timeout, () -> tokenCount() > 0 || !text().isEmpty() || end.isDone());
+        assertThat(tokenCount() > 0 || !text().isEmpty())
+                .as("output before the end")
+                .isTrue();
+    }
+
+    /** The text the engine sent with its deltas (engines without token ids). */
+    public String text() {
+        StringBuilder b = new StringBuilder();
+        for (TokenDelta d : deltas) {
+            if (d.text() != null) {
+                b.append(d.text());
+            }
+        }
+        return b.toString();
+    }
+
     /** Asserts the request ended with a final delta, not an error. */
     public void assertFinished() {
         assertThat(end.isDone()).as("ended").isTrue();

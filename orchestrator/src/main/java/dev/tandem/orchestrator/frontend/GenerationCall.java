@@ -62,6 +62,9 @@ final class GenerationCall {
     private String dispatchId;
     private int maxTokens;
     private int cachedPromptTokens = -1;
+    /** Completion tokens an engine reported in its final usage; counted only for engines that send no ids. */
+    private int reportedCompletionTokens;
+
     private int migrations;
     private boolean awaitingFirstToken = true;
 
@@ -209,6 +212,9 @@ final class GenerationCall {
                 if (d.usage() != null && cachedPromptTokens < 0) {
                     cachedPromptTokens = Math.min(d.usage().cachedPromptTokens(), prompt.length);
                 }
+                if (d.isFinal() && d.usage() != null) {
+                    reportedCompletionTokens = d.usage().completionTokens();
+                }
                 if (awaitingFirstToken && d.tokenIds().length > 0) {
                     router.firstToken(dispatchId);
                     awaitingFirstToken = false;
@@ -218,7 +224,8 @@ final class GenerationCall {
                         generated.add(id);
                     }
                     String piece;
-                    if (engineText) {
+                    // Engines that stream text without ids (an upstream that cannot return them) are passed through.
+                    if (engineText || (d.tokenIds().length == 0 && d.text() != null)) {
                         piece = d.text() == null ? "" : d.text();
                     } else {
                         piece = detok.add(visible(d.tokenIds(), special));
@@ -275,7 +282,9 @@ final class GenerationCall {
 
     /** The client's usage: the original prompt, its cached part on the first worker, every completion token. */
     private Usage usage() {
-        return new Usage(prompt.length, Math.max(0, cachedPromptTokens), generated.size());
+        // An engine that streams text without ids (an upstream without return_token_ids) counts its own tokens.
+        int completion = generated.isEmpty() ? reportedCompletionTokens : generated.size();
+        return new Usage(prompt.length, Math.max(0, cachedPromptTokens), completion);
     }
 
     private static int[] visible(int[] ids, Set<Integer> special) {

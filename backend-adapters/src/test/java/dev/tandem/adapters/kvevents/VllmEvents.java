@@ -1,4 +1,4 @@
-package dev.tandem.adapters.zmq;
+package dev.tandem.adapters.kvevents;
 
 import java.io.IOException;
 import java.math.BigInteger;

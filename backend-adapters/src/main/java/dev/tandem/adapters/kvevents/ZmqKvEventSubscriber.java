@@ -1,4 +1,4 @@
-package dev.tandem.adapters.zmq;
+package dev.tandem.adapters.kvevents;
 
 import dev.tandem.api.kv.KvEvent;
 import dev.tandem.api.kv.KvEventBatch;
@@ -26,7 +26,7 @@ import org.zeromq.ZMQ;
  * and under back-pressure; so a subscriber that has heard nothing for a while asks the replay for what follows its
  * last batch. One platform thread owns both sockets.
  */
-public final class ZmqKvEventSubscriber implements AutoCloseable {
+public final class ZmqKvEventSubscriber implements KvEventFeed {
 
     private static final System.Logger LOG = System.getLogger(ZmqKvEventSubscriber.class.getName());
     private static final int REPLAY_TIMEOUT_MS = 1000;
@@ -66,11 +66,13 @@ public final class ZmqKvEventSubscriber implements AutoCloseable {
         this.thread.setDaemon(true);
     }
 
+    @Override
     public void start() {
         thread.start();
     }
 
     /** The engine behind the publisher restarted: its cache is empty and its numbers start again at 0. */
+    @Override
     public void publisherRestarted() {
         restarted = true;
     }
@@ -257,6 +259,7 @@ public final class ZmqKvEventSubscriber implements AutoCloseable {
     }
 
     /** The blocks held now, as of the last event id published. */
+    @Override
     public KvStateDump dump() {
         lock.lock();
         try {

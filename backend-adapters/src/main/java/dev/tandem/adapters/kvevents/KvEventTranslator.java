@@ -1,4 +1,4 @@
-package dev.tandem.adapters.zmq;
+package dev.tandem.adapters.kvevents;
 
 import dev.tandem.api.kv.BlockHasher;
 import dev.tandem.api.kv.KvEvent;
@@ -16,18 +16,18 @@ import java.util.Set;
  * LoRA adapter, extra keys such as a cache salt or images) and every block chained below them are left out of
  * routing, never confused with plain blocks. Not thread-safe: its owner serialises calls.
  */
-final class KvEventTranslator {
+public final class KvEventTranslator {
 
     private final int blockSize;
     private final BlockHasher hasher = BlockHasher.unsalted();
     private final Map<Long, Long> tandemOf = new HashMap<>();
     private final Set<Long> unroutable = new HashSet<>();
 
-    KvEventTranslator(int blockSize) {
+    public KvEventTranslator(int blockSize) {
         this.blockSize = blockSize;
     }
 
-    List<KvEvent> translate(List<VllmEvent> events) {
+    public List<KvEvent> translate(List<VllmEvent> events) {
         List<KvEvent> out = new ArrayList<>();
         for (VllmEvent e : events) {
             switch (e) {
@@ -84,13 +84,13 @@ final class KvEventTranslator {
         }
     }
 
-    void clear() {
+    public void clear() {
         tandemOf.clear();
         unroutable.clear();
     }
 
     /** Tandem hashes of every block held now. */
-    long[] held() {
+    public long[] held() {
         return tandemOf.values().stream().mapToLong(Long::longValue).toArray();
     }
 }

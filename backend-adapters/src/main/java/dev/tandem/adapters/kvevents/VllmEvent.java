@@ -1,7 +1,10 @@
-package dev.tandem.adapters.zmq;
+package dev.tandem.adapters.kvevents;
 
-/** One of vLLM's KV cache events, decoded from either wire format; block hashes are vLLM's own, as longs. */
-sealed interface VllmEvent {
+/**
+ * A KV cache event of an external engine, as vLLM defines them (SGLang publishes the same; TensorRT-LLM's are mapped
+ * onto them); block hashes are the engine's own, as longs.
+ */
+public sealed interface VllmEvent {
 
     /**
      * Blocks stored in the engine's cache.
