@@ -267,6 +267,7 @@ public abstract class EngineContractTest {
         for (GenerationResult g : all) {
             g.await(timeout().multipliedBy(2));
             g.assertFinished();
+            assertThat(g.finalUsage()).as("usage in the final delta").isNotNull();
             assertThat(g.finalUsage().completionTokens()).isBetween(1, 6);
             if (capabilities().tokenIdsOut()) {
                 assertThat(g.tokenCount()).isEqualTo(g.finalUsage().completionTokens());

@@ -46,10 +46,17 @@ final class EngineOptions {
     String sglangCommand;
 
     @Option(
+            names = "--trtllm-command",
+            paramLabel = "COMMAND",
+            description = "How to run TensorRT-LLM for --engine trtllm, split like a shell would (default:"
+                    + " trtllm-serve); each worker runs COMMAND MODEL ... as its child.")
+    String trtllmCommand;
+
+    @Option(
             names = "--gpus-per-worker",
             paramLabel = "N",
-            description =
-                    "GPUs of each worker's vLLM or SGLang child: worker i gets CUDA_VISIBLE_DEVICES" + " i*N..i*N+N-1.")
+            description = "GPUs of each worker's vLLM, SGLang or TensorRT-LLM child: worker i gets"
+                    + " CUDA_VISIBLE_DEVICES i*N..i*N+N-1.")
     Integer gpusPerWorker;
 
     @Option(
@@ -71,19 +78,23 @@ final class EngineOptions {
         } else if (!dtype.equals("f32")) {
             throw new IllegalArgumentException("--dtype applies to --engine native only");
         }
-        boolean launched = engine.equals("vllm") || engine.equals("sglang");
+        boolean launched = engine.equals("vllm") || engine.equals("sglang") || engine.equals("trtllm");
         boolean external = fronts(engine) || launched;
         if (!fronts(engine) && !upstreams.isEmpty()) {
             throw new IllegalArgumentException("--upstream applies to --engine openai only");
         }
         if (!external && tokenizer != null) {
-            throw new IllegalArgumentException("--tokenizer applies to external engines (openai, vllm, sglang) only");
+            throw new IllegalArgumentException(
+                    "--tokenizer applies to external engines (openai, vllm, sglang, trtllm) only");
         }
         if (!engine.equals("vllm") && vllmCommand != null) {
             throw new IllegalArgumentException("--vllm-command applies to --engine vllm only");
         }
         if (!engine.equals("sglang") && sglangCommand != null) {
             throw new IllegalArgumentException("--sglang-command applies to --engine sglang only");
+        }
+        if (!engine.equals("trtllm") && trtllmCommand != null) {
+            throw new IllegalArgumentException("--trtllm-command applies to --engine trtllm only");
         }
         if (!launched && gpusPerWorker != null) {
             throw new IllegalArgumentException("--gpus-per-worker applies to --engine vllm and sglang only");
@@ -93,6 +104,9 @@ final class EngineOptions {
         }
         if (sglangCommand != null) {
             m.put("command", sglangCommand);
+        }
+        if (trtllmCommand != null) {
+            m.put("command", trtllmCommand);
         }
         if (tokenizer != null) {
             m.put("tokenizer", tokenizer);

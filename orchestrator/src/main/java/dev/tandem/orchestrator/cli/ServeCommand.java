@@ -36,8 +36,8 @@ public final class ServeCommand implements Callable<Integer> {
             names = "--engine",
             defaultValue = "native",
             description = "Engine of every worker: native (built-in engine, CPU compute), sim (built-in engine,"
-                    + " timing model), openai (an OpenAI-compatible server per --upstream), vllm or sglang (a vLLM or"
-                    + " SGLang child per worker, --vllm-command/--sglang-command) (default:"
+                    + " timing model), openai (an OpenAI-compatible server per --upstream), vllm, sglang or trtllm (a"
+                    + " vLLM, SGLang or TensorRT-LLM child per worker) (default:"
                     + " ${DEFAULT-VALUE}).")
     String engine;
 

@@ -30,7 +30,7 @@ public final class WorkerCommand implements Callable<Integer> {
             names = "--engine",
             defaultValue = "native",
             description =
-                    "native, sim, openai (with --upstream URL), vllm or sglang (runs a child server for --model M)"
+                    "native, sim, openai (with --upstream URL), vllm, sglang or trtllm (runs a child server for --model M)"
                             + " (default: ${DEFAULT-VALUE}).")
     String engine;
 
