@@ -50,6 +50,9 @@ public final class EngineCore implements SteppedEngine {
 
     /** Rejects a request this engine can never serve (token range, context length, KV capacity). */
     public void validate(GenerateRequest request) {
+        if (request.textPrompt() != null) {
+            throw invalid("the built-in engine takes token ids, not a text prompt (this model needs a tokenizer)");
+        }
         int[] prompt = request.promptTokens();
         if (prompt.length >= info.contextLength()) {
             throw invalid("the prompt has " + prompt.length + " tokens; this model's context is " + info.contextLength()

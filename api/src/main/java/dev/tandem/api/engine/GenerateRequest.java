@@ -13,22 +13,34 @@ import java.util.Objects;
  * @param sampling how tokens are chosen
  * @param stop when generation ends
  * @param cacheSalt null or a salt that isolates this request's prefix-cache entries (DESIGN §4)
+ * @param textPrompt null, or a prompt the engine renders and tokenizes itself (then {@code promptTokens} is empty);
+ *     engines that need token ids refuse it
  */
 public record GenerateRequest(
-        String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, String cacheSalt) {
+        String requestId,
+        int[] promptTokens,
+        SamplingParams sampling,
+        StopConditions stop,
+        String cacheSalt,
+        TextPrompt textPrompt) {
 
     public GenerateRequest {
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(promptTokens, "promptTokens");
         Objects.requireNonNull(sampling, "sampling");
         Objects.requireNonNull(stop, "stop");
-        if (promptTokens.length == 0) {
+        if (promptTokens.length == 0 && textPrompt == null) {
             throw new EngineException(EngineException.Kind.INVALID_REQUEST, "the prompt must not be empty");
         }
     }
 
+    public GenerateRequest(
+            String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, String cacheSalt) {
+        this(requestId, promptTokens, sampling, stop, cacheSalt, null);
+    }
+
     public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop) {
-        this(requestId, promptTokens, sampling, stop, null);
+        this(requestId, promptTokens, sampling, stop, null, null);
     }
 
     public int promptLength() {

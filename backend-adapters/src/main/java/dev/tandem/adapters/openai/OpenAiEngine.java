@@ -11,6 +11,7 @@ import dev.tandem.api.engine.GenerateRequest;
 import dev.tandem.api.engine.Generation;
 import dev.tandem.api.engine.SamplingParams;
 import dev.tandem.api.engine.StopConditions;
+import dev.tandem.api.engine.TextPrompt;
 import dev.tandem.api.engine.TokenListener;
 import dev.tandem.api.kv.KvStateDump;
 import dev.tandem.api.kv.LoadSnapshot;
@@ -96,10 +97,16 @@ public final class OpenAiEngine implements Engine {
         ObjectNode body = body(request);
         running.incrementAndGet();
         pendingPromptTokens.addAndGet(request.promptLength());
-        UpstreamStream stream = new UpstreamStream(client.completion(body), request.promptLength(), listener, () -> {
-            running.decrementAndGet();
-            pendingPromptTokens.addAndGet(-request.promptLength());
-        });
+        UpstreamStream stream = new UpstreamStream(
+                client.completion(
+                        body,
+                        request.textPrompt() != null && request.textPrompt().isChat()),
+                request.promptLength(),
+                listener,
+                () -> {
+                    running.decrementAndGet();
+                    pendingPromptTokens.addAndGet(-request.promptLength());
+                });
         Thread.ofVirtual().name("openai-" + request.requestId()).start(stream);
         return new Generation() {
             @Override
@@ -117,12 +124,24 @@ public final class OpenAiEngine implements Engine {
     private ObjectNode body(GenerateRequest r) {
         ObjectNode b = UpstreamClient.JSON.createObjectNode();
         b.put("model", info.modelName());
-        ArrayNode prompt = b.putArray("prompt");
-        for (int t : r.promptTokens()) {
-            prompt.add(t);
+        TextPrompt text = r.textPrompt();
+        if (text != null && text.isChat()) {
+            ArrayNode messages = b.putArray("messages"); // rendered by the upstream's own chat template
+            text.messages()
+                    .forEach(m -> messages.addObject().put("role", m.role()).put("content", m.content()));
+        } else if (text != null) {
+            b.put("prompt", text.text());
+        } else {
+            ArrayNode prompt = b.putArray("prompt");
+            for (int t : r.promptTokens()) {
+                prompt.add(t);
+            }
         }
         StopConditions stop = r.stop();
-        b.put("max_tokens", stop.maxTokens());
+        if (text == null || stop.maxTokens() < info.contextLength()) {
+            // A text prompt's length is the upstream's to know: without a budget of the client's, it decides.
+            b.put("max_tokens", stop.maxTokens());
+        }
         if (stop.minTokens() > 0) {
             b.put("min_tokens", stop.minTokens());
         }

@@ -70,10 +70,10 @@ final class UpstreamClient implements AutoCloseable {
         }
     }
 
-    /** A streamed completion call, not yet started. */
-    Call completion(JsonNode body) {
+    /** A streamed completion ({@code /completions}) or chat ({@code /chat/completions}) call, not yet started. */
+    Call completion(JsonNode body, boolean chat) {
         Request.Builder r = new Request.Builder()
-                .url(base + "/completions")
+                .url(base + (chat ? "/chat/completions" : "/completions"))
                 .header("Accept", "text/event-stream")
                 .post(RequestBody.create(body.toString(), JSON_TYPE));
         authorize(r);

@@ -104,7 +104,10 @@ final class UpstreamStream implements Runnable {
             for (int i = 0; i < tokens.length; i++) {
                 tokens[i] = ids.get(i).asInt();
             }
-            String text = choice.path("text").asText("");
+            // completions carry "text"; chat chunks a "delta" with "content"
+            String text = choice.has("delta")
+                    ? choice.path("delta").path("content").asText("")
+                    : choice.path("text").asText("");
             if (tokens.length > 0 || !text.isEmpty()) {
                 generated += tokens.length;
                 listener.onDelta(new TokenDelta(tokens, null, null, null, text));

@@ -16,11 +16,11 @@ final class ChatResponder {
     private final OpenAiService service;
     private final GenerationSpec spec;
     private final ModelFrontend model;
-    private final int[] prompt;
+    private final PromptInput prompt;
     private final String id = "chatcmpl-" + OpenAiService.newId();
     private final long created = Instant.now().getEpochSecond();
 
-    ChatResponder(OpenAiService service, GenerationSpec spec, ModelFrontend model, int[] prompt) {
+    ChatResponder(OpenAiService service, GenerationSpec spec, ModelFrontend model, PromptInput prompt) {
         this.service = service;
         this.spec = spec;
         this.model = model;

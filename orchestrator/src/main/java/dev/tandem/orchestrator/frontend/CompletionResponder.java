@@ -23,11 +23,11 @@ final class CompletionResponder {
     private final OpenAiService service;
     private final GenerationSpec spec;
     private final ModelFrontend model;
-    private final List<int[]> prompts;
+    private final List<PromptInput> prompts;
     private final String id = "cmpl-" + OpenAiService.newId();
     private final long created = Instant.now().getEpochSecond();
 
-    CompletionResponder(OpenAiService service, GenerationSpec spec, ModelFrontend model, List<int[]> prompts) {
+    CompletionResponder(OpenAiService service, GenerationSpec spec, ModelFrontend model, List<PromptInput> prompts) {
         this.service = service;
         this.spec = spec;
         this.model = model;
@@ -46,7 +46,7 @@ final class CompletionResponder {
     void respond(OpenAiService.ResponseChannel channel) throws InterruptedException {
         List<GenerationCall> calls = new ArrayList<>();
         try {
-            for (int[] p : prompts) {
+            for (PromptInput p : prompts) {
                 GenerationCall call = service.call(spec, model, p);
                 String worker = call.start();
                 if (calls.isEmpty()) {

@@ -5,6 +5,7 @@ import dev.tandem.api.engine.FinishReason;
 import dev.tandem.api.engine.GenerateRequest;
 import dev.tandem.api.engine.Generation;
 import dev.tandem.api.engine.StopConditions;
+import dev.tandem.api.engine.TextPrompt;
 import dev.tandem.api.engine.TokenDelta;
 import dev.tandem.api.engine.TokenListener;
 import dev.tandem.api.engine.Usage;
@@ -45,6 +46,9 @@ final class GenerationCall {
 
     private final String requestId;
     private final int[] prompt;
+    /** A prompt the engine tokenizes itself, or null: then {@link #prompt} is empty and its length unknown here. */
+    private final TextPrompt text;
+
     private final GenerationSpec spec;
     private final Tokenizer tokenizer;
     private final boolean engineText;
@@ -65,12 +69,15 @@ final class GenerationCall {
     /** Completion tokens an engine reported in its final usage; counted only for engines that send no ids. */
     private int reportedCompletionTokens;
 
+    private int reportedPromptTokens;
+    private boolean emitted;
+
     private int migrations;
     private boolean awaitingFirstToken = true;
 
     GenerationCall(
             String requestId,
-            int[] prompt,
+            PromptInput input,
             GenerationSpec spec,
             Tokenizer tokenizer,
             boolean engineText,
@@ -80,7 +87,8 @@ final class GenerationCall {
             Duration timeout,
             int migrationLimit) {
         this.requestId = requestId;
-        this.prompt = prompt;
+        this.prompt = input.ids();
+        this.text = input.text();
         this.spec = spec;
         this.tokenizer = tokenizer;
         this.engineText = engineText;
@@ -93,6 +101,20 @@ final class GenerationCall {
 
     /** Routes and dispatches; returns the instance id of the worker that serves the request. */
     String start() {
+        if (text != null) {
+            // The prompt's length is the engine's to know: it refuses a budget that does not fit beside it. One
+            // that does not fit beside even a one-token prompt is refused here; none at all leaves the engine to
+            // use the room left (the engine omits a budget as large as the context).
+            if (spec.maxTokens() != null && spec.maxTokens() >= contextLength) {
+                throw ApiException.invalid(
+                        "This model's maximum context length is " + contextLength + " tokens. However, you requested"
+                                + " " + spec.maxTokens() + " tokens in the completion alone. Please reduce the length"
+                                + " of the messages or completion.",
+                        "max_tokens");
+            }
+            maxTokens = spec.maxTokens() == null ? contextLength : spec.maxTokens();
+            return dispatch();
+        }
         if (prompt.length >= contextLength) {
             throw ApiException.invalid(
                     "The prompt has " + prompt.length + " tokens but the model's context is " + contextLength
@@ -123,7 +145,8 @@ final class GenerationCall {
                 spec.ignoreEos(),
                 Math.min(Math.max(0, spec.minTokens() - done), maxTokens - done));
         dispatchId = migrations == 0 && failed.isEmpty() ? requestId : requestId + "-" + (failed.size() + migrations);
-        GenerateRequest request = new GenerateRequest(dispatchId, sequence, spec.sampling(), stop, spec.cacheSalt());
+        GenerateRequest request =
+                new GenerateRequest(dispatchId, sequence, spec.sampling(), stop, spec.cacheSalt(), text);
         long[] hashes = BlockHasher.forSalt(spec.cacheSalt()).sequenceHashes(sequence, pool.blockSize());
         RoutingRequest routing = new RoutingRequest(dispatchId, sequence.length, hashes, pool.blockSize());
         while (true) {
@@ -202,7 +225,11 @@ final class GenerationCall {
                         observer.onFinish(FinishReason.STOP, usage());
                         return;
                     }
-                    if (failure.kind() == EngineException.Kind.UNAVAILABLE && migrations < migrationLimit) {
+                    // A text prompt's stream can be retried before its first output, never continued after it.
+                    boolean continuable = text == null || (generated.isEmpty() && !emitted);
+                    if (failure.kind() == EngineException.Kind.UNAVAILABLE
+                            && migrations < migrationLimit
+                            && continuable) {
                         migrate();
                         continue;
                     }
@@ -210,10 +237,12 @@ final class GenerationCall {
                 }
                 TokenDelta d = (TokenDelta) item;
                 if (d.usage() != null && cachedPromptTokens < 0) {
-                    cachedPromptTokens = Math.min(d.usage().cachedPromptTokens(), prompt.length);
+                    int promptTokens = text == null ? prompt.length : d.usage().promptTokens();
+                    cachedPromptTokens = Math.min(d.usage().cachedPromptTokens(), promptTokens);
                 }
                 if (d.isFinal() && d.usage() != null) {
                     reportedCompletionTokens = d.usage().completionTokens();
+                    reportedPromptTokens = d.usage().promptTokens();
                 }
                 if (awaitingFirstToken && d.tokenIds().length > 0) {
                     router.firstToken(dispatchId);
@@ -238,6 +267,7 @@ final class GenerationCall {
                         out += stops.flush();
                     }
                     if (!out.isEmpty() || d.tokenIds().length > 0) {
+                        emitted = true;
                         observer.onText(out, d.tokenIds(), d.logprobs());
                     }
                     if (stops.stopped() && !d.isFinal()) {
@@ -284,7 +314,8 @@ final class GenerationCall {
     private Usage usage() {
         // An engine that streams text without ids (an upstream without return_token_ids) counts its own tokens.
         int completion = generated.isEmpty() ? reportedCompletionTokens : generated.size();
-        return new Usage(prompt.length, Math.max(0, cachedPromptTokens), completion);
+        int promptTokens = text == null ? prompt.length : reportedPromptTokens;
+        return new Usage(promptTokens, Math.max(0, cachedPromptTokens), completion);
     }
 
     private static int[] visible(int[] ids, Set<Integer> special) {

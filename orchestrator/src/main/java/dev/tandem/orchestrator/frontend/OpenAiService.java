@@ -81,17 +81,16 @@ public final class OpenAiService {
         GenerationSpec spec = GenerationSpec.parse(body, "max_completion_tokens");
         List<ChatMessage> messages = ChatMessages.parse(body);
         ModelFrontend model = model(spec.model());
+        PromptInput prompt;
         if (!model.hasTokenizer() || model.template() == null) {
-            throw ApiException.invalid(
-                    "Model '" + spec.model() + "' has no tokenizer or chat template here; use /v1/completions with a"
-                            + " token-id prompt",
-                    "messages");
-        }
-        int[] prompt;
-        try {
-            prompt = model.encodeChat(messages);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.invalid(e.getMessage(), "messages");
+            // an external engine's model: its own chat template renders the messages (a built-in engine refuses)
+            prompt = PromptInput.text(dev.tandem.api.engine.TextPrompt.chat(messages));
+        } else {
+            try {
+                prompt = PromptInput.ids(model.encodeChat(messages));
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalid(e.getMessage(), "messages");
+            }
         }
         withPermit(() -> new ChatResponder(this, spec, model, prompt).respond(channel));
     }
@@ -106,7 +105,7 @@ public final class OpenAiService {
             throw ApiException.invalid("'suffix' is not supported", "suffix");
         }
         ModelFrontend model = model(spec.model());
-        List<int[]> prompts = Prompts.parse(body, model);
+        List<PromptInput> prompts = Prompts.parse(body, model);
         withPermit(() -> new CompletionResponder(this, spec, model, prompts).respond(channel));
     }
 
@@ -131,7 +130,7 @@ public final class OpenAiService {
         return resolver.resolve(card);
     }
 
-    GenerationCall call(GenerationSpec spec, ModelFrontend model, int[] prompt) {
+    GenerationCall call(GenerationSpec spec, ModelFrontend model, PromptInput prompt) {
         ModelCard card = pool.card(spec.model()).orElseThrow(() -> ApiException.modelNotFound(spec.model()));
         Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : NO_TEXT;
         return new GenerationCall(

@@ -116,4 +116,61 @@ class OpenAiUpstreamServingTest {
         assertThat(done).isTrue();
         assertThat(got).containsExactlyElementsOf(want);
     }
+
+    @Test
+    void withoutATokenizerTextAndChatPassThroughToTheUpstreamsOwn() throws Exception {
+        String completion = "{\"model\":\"tandem-demo\",\"prompt\":\"Hello, tandem\",\"max_tokens\":12,"
+                + "\"temperature\":0,\"ignore_eos\":true}";
+        JsonNode direct = Json.MAPPER.readTree(
+                upstreams.get(0).post("/v1/completions", completion).body());
+        HttpResponse<String> r = front.post("/v1/completions", completion);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode via = Json.MAPPER.readTree(r.body());
+        assertThat(via.at("/choices/0/text").asText())
+                .isEqualTo(direct.at("/choices/0/text").asText());
+        assertThat(via.at("/usage/prompt_tokens").asInt())
+                .isEqualTo(direct.at("/usage/prompt_tokens").asInt());
+        assertThat(via.at("/usage/completion_tokens").asInt()).isEqualTo(12);
+
+        String chat = "{\"model\":\"tandem-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                + "\"max_tokens\":8,\"temperature\":0,\"ignore_eos\":true,\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":true}}";
+        String directChat = upstreams
+                .get(1)
+                .post(
+                        "/v1/chat/completions",
+                        chat.replace(",\"stream\":true", "")
+                                .replace(",\"stream_options\":{\"include_usage\":true}", ""))
+                .body();
+        HttpResponse<String> streamed = front.post("/v1/chat/completions", chat);
+        assertThat(streamed.statusCode()).as(streamed.body()).isEqualTo(200);
+        StringBuilder content = new StringBuilder();
+        for (String line : streamed.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                content.append(Json.MAPPER
+                        .readTree(line.substring(6))
+                        .at("/choices/0/delta/content")
+                        .asText(""));
+            }
+        }
+        assertThat(streamed.body()).endsWith("data: [DONE]\n\n");
+        assertThat(content.toString())
+                .isEqualTo(Json.MAPPER
+                        .readTree(directChat)
+                        .at("/choices/0/message/content")
+                        .asText());
+    }
+
+    @Test
+    void theHttpTckPassesThroughTheAdapterWithoutATokenizer() {
+        var results = new dev.tandem.conformance.http.HttpConformance(
+                        front.baseUrl() + "/v1", null, Duration.ofSeconds(60))
+                .run();
+        assertThat(results)
+                .filteredOn(r -> r.outcome() == dev.tandem.conformance.http.CaseResult.Outcome.FAILED)
+                .isEmpty();
+        assertThat(results)
+                .filteredOn(r -> r.outcome() == dev.tandem.conformance.http.CaseResult.Outcome.PASSED)
+                .hasSizeGreaterThanOrEqualTo(20);
+    }
 }

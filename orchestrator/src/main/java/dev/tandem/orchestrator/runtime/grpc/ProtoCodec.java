@@ -50,6 +50,15 @@ final class ProtoCodec {
         if (r.cacheSalt() != null) {
             b.setCacheSalt(r.cacheSalt());
         }
+        if (r.textPrompt() != null && r.textPrompt().isChat()) {
+            r.textPrompt()
+                    .messages()
+                    .forEach(m -> b.addChat(dev.tandem.api.proto.ChatTurn.newBuilder()
+                            .setRole(m.role())
+                            .setContent(m.content())));
+        } else if (r.textPrompt() != null) {
+            b.setPromptText(r.textPrompt().text());
+        }
         return b.build();
     }
 
@@ -72,8 +81,16 @@ final class ProtoCodec {
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = p.getTokenIds(i);
         }
+        dev.tandem.api.engine.TextPrompt text = null;
+        if (p.hasPromptText()) {
+            text = dev.tandem.api.engine.TextPrompt.completion(p.getPromptText());
+        } else if (p.getChatCount() > 0) {
+            text = dev.tandem.api.engine.TextPrompt.chat(p.getChatList().stream()
+                    .map(t -> new dev.tandem.api.tokenizer.ChatMessage(t.getRole(), t.getContent()))
+                    .toList());
+        }
         return new GenerateRequest(
-                p.getRequestId(), prompt, sampling, stop, p.getCacheSalt().isEmpty() ? null : p.getCacheSalt());
+                p.getRequestId(), prompt, sampling, stop, p.getCacheSalt().isEmpty() ? null : p.getCacheSalt(), text);
     }
 
     static dev.tandem.api.proto.TokenDelta toProto(TokenDelta d) {
