@@ -33,6 +33,7 @@ public final class OpenAiEngine implements Engine {
     private final EngineInfo info;
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicLong pendingPromptTokens = new AtomicLong();
+    private final UpstreamMetrics metrics;
 
     /**
      * Connects to the upstream at {@code upstream} (a base URL ending in {@code /v1}) and serves its model
@@ -69,6 +70,8 @@ public final class OpenAiEngine implements Engine {
             EngineCapabilities capabilities) {
         this.config = config;
         this.client = client;
+        this.metrics = new UpstreamMetrics(client.base());
+        this.metrics.start();
         int context = model.maxModelLen() > 0 ? model.maxModelLen() : Integer.MAX_VALUE / 2;
         // vocabulary unknown: the upstream validates ids; no EOS ids either, the upstream stops by itself
         this.info = new EngineInfo(
@@ -184,13 +187,23 @@ public final class OpenAiEngine implements Engine {
         return b;
     }
 
+    /**
+     * The adapter's own requests and prompt tokens in flight (known the moment a request is sent), raised to what the
+     * upstream's {@code /metrics} last said when it serves them (other clients of the same upstream count too), with
+     * its KV-cache usage as blocks of this worker's capacity.
+     */
     @Override
     public LoadSnapshot load() {
+        UpstreamMetrics.Reading m = metrics.last();
+        int own = running.get();
+        int runningNow = m.known() ? Math.max(own, (int) Math.round(m.running())) : own;
+        int waiting = m.known() ? (int) Math.round(m.waiting()) : 0;
+        int blocks = m.known() ? (int) Math.round(m.cacheUsage() * config.kvBlocks()) : 0;
         return new LoadSnapshot(
                 config.workerId(),
-                running.get(),
-                0,
-                0,
+                runningNow,
+                waiting,
+                blocks,
                 config.kvBlocks(),
                 pendingPromptTokens.get(),
                 System.nanoTime());
@@ -204,6 +217,7 @@ public final class OpenAiEngine implements Engine {
 
     @Override
     public void close() {
+        metrics.close();
         client.close();
     }
 }

@@ -262,6 +262,25 @@ class OpenAiEngineTest {
     }
 
     @Test
+    void theUpstreamsMetricsRaiseTheLoadItReports() throws Exception {
+        upstream.stubFor(get(urlEqualTo("/metrics"))
+                .willReturn(aResponse()
+                        .withBody("vllm:num_requests_running{engine=\"0\"} 9.0\n"
+                                + "vllm:num_requests_waiting{engine=\"0\"} 4.0\n"
+                                + "vllm:kv_cache_usage_perc{engine=\"0\"} 0.5\n")));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (engine.load().runningRequests() != 9 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        var load = engine.load();
+        assertThat(load.runningRequests())
+                .as("other clients' requests on the upstream count")
+                .isEqualTo(9);
+        assertThat(load.waitingRequests()).isEqualTo(4);
+        assertThat(load.kvBlocksUsed()).isEqualTo(load.kvBlocksTotal() / 2);
+    }
+
+    @Test
     void aTokenizerOptionBecomesTheModelSourceTheFrontendLoadsItFrom() {
         try (Engine e = new OpenAiEngineProvider()
                 .create(EngineConfig.builder()

@@ -251,9 +251,11 @@ public abstract class EngineContractTest {
                 .as("a cancelled request ends with a delta, not an error")
                 .isNull();
         assertThat(g.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        // Idle means no request running or waiting. Blocks are not compared: an external engine's KV usage may count
+        // the prefix cache it keeps (the built-in engine's freeing is tested in its own tests).
         GenerationResult.eventually("the engine is idle again", timeout(), () -> {
             var load = engine.load();
-            return load.runningRequests() == 0 && load.waitingRequests() == 0 && load.kvBlocksUsed() == 0;
+            return load.runningRequests() == 0 && load.waitingRequests() == 0;
         });
     }
 
