@@ -10,8 +10,11 @@ public interface KvEventFeed extends AutoCloseable {
 
     void start();
 
-    /** The engine restarted: its cache is empty and its event numbering starts again. */
+    /** The engine restarted and is ready: its cache is empty and its event numbering starts again. */
     void publisherRestarted();
+
+    /** The engine exited: stop reaching for it until {@link #publisherRestarted()}. */
+    default void publisherStopped() {}
 
     /** The blocks held now, as of the last event id published. */
     KvStateDump dump();

@@ -29,7 +29,15 @@ import org.zeromq.ZMQ;
 public final class ZmqKvEventSubscriber implements KvEventFeed {
 
     private static final System.Logger LOG = System.getLogger(ZmqKvEventSubscriber.class.getName());
-    private static final int REPLAY_TIMEOUT_MS = 1000;
+    /**
+     * A replay that fills a gap answers within this, even on a loaded machine (vLLM's ROUTER thread polls every
+     * 500 ms); a quiet subscriber's probe waits less, as the publisher may not be up yet.
+     */
+    private static final int REPLAY_TIMEOUT_MS = 5000;
+
+    private static final int PROBE_TIMEOUT_MS = 1000;
+
+    private static final int ATTEMPT_MILLIS = 1000;
     /** How long a quiet subscriber waits before asking the replay whether it missed the latest batches. */
     private static final long PROBE_NANOS = 2_000_000_000L;
 
@@ -44,6 +52,7 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean restarted;
+    private volatile boolean stopped;
     private long expected;
     private long tandemEventId;
     private long replayRequests;
@@ -75,6 +84,12 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
     @Override
     public void publisherRestarted() {
         restarted = true;
+        stopped = false;
+    }
+
+    @Override
+    public void publisherStopped() {
+        stopped = true;
     }
 
     /** The endpoint to reach a publisher configured with {@code ep}, and whether to bind it (it connects). */
@@ -91,21 +106,48 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
         return ep.contains("*") || ep.contains("::") || ep.startsWith("ipc://") || ep.startsWith("inproc://");
     }
 
-    private void run() {
+    /**
+     * Connects a fresh SUB socket. Only while the publisher listens: a TCP connect retried against a free port of the
+     * ephemeral range can connect to itself and hold the port the engine is about to bind.
+     */
+    private ZMQ.Socket subscribe() {
         ZMQ.Socket sub = ctx.createSocket(SocketType.SUB);
         sub.setReceiveTimeOut(200);
+        sub.setLinger(0);
         sub.subscribe(topic);
         if (publisherBinds(endpoint)) {
             sub.connect(peer(endpoint));
         } else {
             sub.bind(endpoint);
         }
+        return sub;
+    }
+
+    private void run() {
+        ZMQ.Socket sub = subscribe();
         long lastHeard = System.nanoTime();
         while (!closed) {
+            if (stopped) {
+                // the engine is down: stop reconnecting until it listens again
+                if (sub != null) {
+                    ctx.destroySocket(sub);
+                    sub = null;
+                }
+                pause();
+                continue;
+            }
             if (restarted) {
                 restarted = false;
                 reset("the engine restarted");
                 expected = 0;
+                if (sub != null) {
+                    ctx.destroySocket(sub);
+                }
+                sub = subscribe();
+                lastHeard = 0; // ask the replay at once for what the new engine published before this subscription
+            }
+            if (sub == null) {
+                sub = subscribe();
             }
             if (System.nanoTime() - lastHeard > PROBE_NANOS) {
                 probe();
@@ -143,6 +185,14 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
         }
     }
 
+    private static void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void received(long seq, byte[] payload) {
         if (seq < expected) {
             // numbers start again: the engine restarted with an empty cache; what it sent first may be missed
@@ -150,7 +200,7 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
             expected = 0;
         }
         if (seq > expected) {
-            fill(replay(expected));
+            fill(replay(expected, REPLAY_TIMEOUT_MS));
             if (expected < seq) {
                 reset("batches " + expected + ".." + (seq - 1) + " are lost and the replay did not return them");
                 expected = seq;
@@ -164,7 +214,7 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
 
     /** Asks the replay for anything after the last batch applied. */
     private void probe() {
-        TreeMap<Long, byte[]> got = replay(expected);
+        TreeMap<Long, byte[]> got = replay(expected, PROBE_TIMEOUT_MS);
         if (!got.isEmpty() && got.firstKey() > expected) {
             reset("batches from " + expected + " are lost and the replay starts at " + got.firstKey());
             expected = got.firstKey();
@@ -179,46 +229,71 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
         }
     }
 
-    private TreeMap<Long, byte[]> replay(long from) {
+    /**
+     * Asks the replay endpoint for the batches from {@code from} on, within {@code timeoutMillis}. A request that
+     * draws no answer within a second is sent again on a fresh socket (asking again is harmless: the replay only
+     * resends): a first message on a new connection was seen to go unanswered now and then.
+     */
+    private TreeMap<Long, byte[]> replay(long from, int timeoutMillis) {
         TreeMap<Long, byte[]> out = new TreeMap<>();
         if (replayEndpoint == null) {
             return out;
         }
         replayRequests++;
-        try (ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER)) {
-            dealer.setReceiveTimeOut(REPLAY_TIMEOUT_MS);
-            dealer.setSendTimeOut(REPLAY_TIMEOUT_MS); // no peer yet (the engine is starting): do not block
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        while (true) {
+            int left = (int) ((deadline - System.nanoTime()) / 1_000_000L);
+            if (left <= 0) {
+                LOG.log(System.Logger.Level.DEBUG, "KV events of {0}: the replay did not answer", workerId);
+                return out;
+            }
+            Boolean answered = askReplay(from, Math.min(left, ATTEMPT_MILLIS), out);
+            if (answered == null || answered) {
+                return out;
+            }
+        }
+    }
+
+    /** One replay request on a fresh DEALER: true when answered to the end, false when silent, null on failure. */
+    private Boolean askReplay(long from, int timeoutMillis, TreeMap<Long, byte[]> out) {
+        ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER);
+        try {
+            dealer.setReceiveTimeOut(timeoutMillis);
+            dealer.setSendTimeOut(timeoutMillis); // no peer yet (the engine is starting): do not block
             dealer.setLinger(0);
             dealer.connect(peer(replayEndpoint));
             // a DEALER sends the empty delimiter a REQ would add itself
             if (!dealer.sendMore(new byte[0])
                     || !dealer.send(ByteBuffer.allocate(8).putLong(from).array())) {
-                return out;
+                return false;
             }
+            boolean any = false;
             while (true) {
                 List<byte[]> frames = new ArrayList<>();
                 byte[] f = dealer.recv();
                 if (f == null) {
-                    LOG.log(System.Logger.Level.DEBUG, "KV events of {0}: the replay did not answer", workerId);
-                    return out;
+                    return any ? null : false; // silent from the start: ask again; cut off midway: give up
                 }
+                any = true;
                 frames.add(f);
                 while (dealer.hasReceiveMore()) {
                     frames.add(dealer.recv());
                 }
                 // [empty, (topic,) seq, payload]: the seq is the 8-byte frame before the payload
                 if (frames.size() < 3 || frames.get(frames.size() - 2).length != 8) {
-                    return out;
+                    return null;
                 }
                 long seq = ByteBuffer.wrap(frames.get(frames.size() - 2)).getLong();
                 if (seq < 0) {
-                    return out;
+                    return true;
                 }
                 out.put(seq, frames.getLast());
             }
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "KV events of {0}: replay failed: {1}", workerId, e.getMessage());
-            return out;
+            return null;
+        } finally {
+            ctx.destroySocket(dealer);
         }
     }
 

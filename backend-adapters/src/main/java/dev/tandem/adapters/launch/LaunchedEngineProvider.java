@@ -88,11 +88,13 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
                 config.workerId() + " " + name(), cmd, env, URI.create("http://127.0.0.1:" + http + "/health"));
         KvEventFeed subscriber = null;
         try {
-            // Subscribe before the child starts publishing: the first batches are then received, not replayed.
+            // Subscribe once the child listens (it publishes nothing before its first request): connecting earlier,
+            // a retried TCP connect to a free ephemeral port can connect to itself and take the port from the child.
             subscriber = eventFeed(config, ports);
-            subscriber.start();
             child.onRestart(subscriber::publisherRestarted);
+            child.onExit(subscriber::publisherStopped);
             child.start(o.startupTimeout());
+            subscriber.start();
             String tokenizer = o.tokenizer() != null ? o.tokenizer() : config.model();
             OpenAiEngine requests =
                     OpenAiEngine.connect(config, "http://127.0.0.1:" + http + "/v1", null, tokenizer, capabilities());

@@ -39,6 +39,7 @@ public final class SupervisedProcess implements AutoCloseable {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Process process;
     private volatile Runnable onRestart = () -> {};
+    private volatile Runnable onExit = () -> {};
     private volatile boolean closed;
     private int restarts;
 
@@ -53,9 +54,14 @@ public final class SupervisedProcess implements AutoCloseable {
         this.health = health;
     }
 
-    /** Runs {@code action} each time the child has been started again after an exit. */
+    /** Runs {@code action} each time the child, started again after an exit, answers its health URL. */
     public void onRestart(Runnable action) {
         this.onRestart = action;
+    }
+
+    /** Runs {@code action} each time the child exits (before any restart). */
+    public void onExit(Runnable action) {
+        this.onExit = action;
     }
 
     /** Starts the child and waits until it is healthy; throws with its last output lines when it is not. */
@@ -121,6 +127,7 @@ public final class SupervisedProcess implements AutoCloseable {
         if (closed) {
             return;
         }
+        onExit.run();
         long backoff = Math.min(30_000, 1000L << Math.min(5, restarts++));
         LOG.log(System.Logger.Level.WARNING, "{0} exited with status {1}; restarting in {2} ms", name, status, backoff);
         sleep(backoff);
@@ -129,7 +136,13 @@ public final class SupervisedProcess implements AutoCloseable {
         }
         try {
             launch();
-            onRestart.run();
+            Process restarted = current();
+            while (!closed && restarted.isAlive() && !healthy()) {
+                sleep(250);
+            }
+            if (!closed && restarted.isAlive()) {
+                onRestart.run();
+            }
         } catch (IOException e) {
             LOG.log(System.Logger.Level.ERROR, name + " could not be restarted", e);
         }

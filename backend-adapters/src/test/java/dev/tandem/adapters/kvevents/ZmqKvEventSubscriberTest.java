@@ -37,8 +37,12 @@ class ZmqKvEventSubscriberTest {
         volatile boolean replayAnswers = true;
 
         FakePublisher() throws Exception {
-            pubPort = freePort();
-            replayPort = freePort();
+            this(freePort(), freePort());
+        }
+
+        FakePublisher(int pubPort, int replayPort) throws Exception {
+            this.pubPort = pubPort;
+            this.replayPort = replayPort;
             pub.bind("tcp://127.0.0.1:" + pubPort);
             ZMQ.Socket router = ctx.createSocket(SocketType.ROUTER);
             router.setReceiveTimeOut(100);
@@ -190,5 +194,31 @@ class ZmqKvEventSubscriberTest {
         awaitBatches(4);
         assertThat(kinds().subList(2, 4)).containsExactly("AllBlocksCleared", "BlockStored");
         assertThat(subscriber.resets()).isEqualTo(1);
+    }
+
+    @Test
+    void aSubscriberStartedBeforeItsPublisherBindsStillReceivesAndReplays() throws Exception {
+        // the engine starts after the worker subscribed: its publisher binds later, on the same ports
+        int pubPort = freePort();
+        int replayPort = freePort();
+        List<KvEventBatch> got = new CopyOnWriteArrayList<>();
+        try (ZmqKvEventSubscriber early = new ZmqKvEventSubscriber(
+                "w1", "tcp://*:" + pubPort, "tcp://*:" + replayPort, "kv-events", BS, got::add)) {
+            early.start();
+            Thread.sleep(2500); // long enough for a probe against nobody
+            try (FakePublisher late = new FakePublisher(pubPort, replayPort)) {
+                Thread.sleep(300);
+                late.publish(0, stored(1, 10), false);
+                late.publish(1, stored(2, 20), true);
+                late.publish(2, stored(3, 30), false);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (got.size() < 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(got)
+                        .as("batches received from a publisher that bound after the subscriber")
+                        .hasSize(3);
+            }
+        }
     }
 }
