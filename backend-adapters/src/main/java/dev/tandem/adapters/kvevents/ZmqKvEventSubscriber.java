@@ -1,14 +1,11 @@
 package dev.tandem.adapters.kvevents;
 
-import dev.tandem.api.kv.KvEvent;
-import dev.tandem.api.kv.KvEventBatch;
 import dev.tandem.api.kv.KvEventSink;
 import dev.tandem.api.kv.KvStateDump;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.concurrent.locks.ReentrantLock;
 import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
@@ -45,18 +42,14 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
     private final String endpoint;
     private final String replayEndpoint;
     private final byte[] topic;
-    private final KvEventSink sink;
-    private final KvEventTranslator translator;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final KvEventRepublisher republisher;
     private final ZContext ctx = new ZContext();
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean restarted;
     private volatile boolean stopped;
     private long expected;
-    private long tandemEventId;
     private long replayRequests;
-    private long resets;
 
     /**
      * @param endpoint the publisher's configured endpoint ({@code tcp://*:P} binds there, so this side connects)
@@ -69,8 +62,7 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
         this.endpoint = endpoint;
         this.replayEndpoint = replayEndpoint;
         this.topic = topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        this.sink = sink;
-        this.translator = new KvEventTranslator(blockSize);
+        this.republisher = new KvEventRepublisher(workerId, blockSize, sink);
         this.thread = new Thread(this::run, "kv-events-" + workerId);
         this.thread.setDaemon(true);
     }
@@ -306,42 +298,17 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
             reset("a batch could not be decoded: " + e.getMessage());
             return;
         }
-        lock.lock();
-        try {
-            List<KvEvent> out = translator.translate(events);
-            if (!out.isEmpty()) {
-                sink.publish(new KvEventBatch(workerId, ++tandemEventId, out));
-            }
-        } finally {
-            lock.unlock();
-        }
+        republisher.publish(events);
     }
 
     private void reset(String why) {
-        resets++;
-        LOG.log(
-                System.Logger.Level.WARNING,
-                "KV events of {0}: {1}; dropping its blocks from the index",
-                workerId,
-                why);
-        lock.lock();
-        try {
-            translator.clear();
-            sink.publish(new KvEventBatch(workerId, ++tandemEventId, List.of(new KvEvent.AllBlocksCleared())));
-        } finally {
-            lock.unlock();
-        }
+        republisher.reset(why);
     }
 
     /** The blocks held now, as of the last event id published. */
     @Override
     public KvStateDump dump() {
-        lock.lock();
-        try {
-            return new KvStateDump(workerId, tandemEventId, translator.held());
-        } finally {
-            lock.unlock();
-        }
+        return republisher.dump();
     }
 
     long replayRequests() {
@@ -349,7 +316,7 @@ public final class ZmqKvEventSubscriber implements KvEventFeed {
     }
 
     long resets() {
-        return resets;
+        return republisher.resets();
     }
 
     @Override

@@ -3,10 +3,8 @@ package dev.tandem.adapters.trtllm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.adapters.kvevents.KvEventFeed;
-import dev.tandem.adapters.kvevents.KvEventTranslator;
+import dev.tandem.adapters.kvevents.KvEventRepublisher;
 import dev.tandem.adapters.kvevents.VllmEvent;
-import dev.tandem.api.kv.KvEvent;
-import dev.tandem.api.kv.KvEventBatch;
 import dev.tandem.api.kv.KvEventSink;
 import dev.tandem.api.kv.KvStateDump;
 import java.io.IOException;
@@ -17,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * TensorRT-LLM's KV events, polled: {@code POST /kv_cache_events} drains the events since the last call as JSON,
@@ -29,28 +26,23 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class TrtllmKvEventPoller implements KvEventFeed {
 
-    private static final System.Logger LOG = System.getLogger(TrtllmKvEventPoller.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long POLL_MILLIS = 100;
 
     private final String workerId;
     private final URI url;
-    private final KvEventSink sink;
-    private final KvEventTranslator translator;
+    private final KvEventRepublisher republisher;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    private final ReentrantLock lock = new ReentrantLock();
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean restarted;
     private long lastId = -1;
-    private long tandemEventId;
 
     TrtllmKvEventPoller(String workerId, String url, int blockSize, KvEventSink sink) {
         this.workerId = workerId;
         this.url = URI.create(url);
-        this.sink = sink;
-        this.translator = new KvEventTranslator(blockSize);
+        this.republisher = new KvEventRepublisher(workerId, blockSize, sink);
         this.thread = new Thread(this::run, "kv-events-" + workerId);
         this.thread.setDaemon(true);
     }
@@ -175,44 +167,17 @@ final class TrtllmKvEventPoller implements KvEventFeed {
     }
 
     private void flush(List<VllmEvent> batch) {
-        if (batch.isEmpty()) {
-            return;
-        }
-        lock.lock();
-        try {
-            List<KvEvent> out = translator.translate(batch);
-            if (!out.isEmpty()) {
-                sink.publish(new KvEventBatch(workerId, ++tandemEventId, out));
-            }
-        } finally {
-            lock.unlock();
-        }
+        republisher.publish(batch);
         batch.clear();
     }
 
     private void reset(String why) {
-        LOG.log(
-                System.Logger.Level.WARNING,
-                "KV events of {0}: {1}; dropping its blocks from the index",
-                workerId,
-                why);
-        lock.lock();
-        try {
-            translator.clear();
-            sink.publish(new KvEventBatch(workerId, ++tandemEventId, List.of(new KvEvent.AllBlocksCleared())));
-        } finally {
-            lock.unlock();
-        }
+        republisher.reset(why);
     }
 
     @Override
     public KvStateDump dump() {
-        lock.lock();
-        try {
-            return new KvStateDump(workerId, tandemEventId, translator.held());
-        } finally {
-            lock.unlock();
-        }
+        return republisher.dump();
     }
 
     @Override
