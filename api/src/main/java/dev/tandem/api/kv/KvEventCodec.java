@@ -15,7 +15,8 @@ public final class KvEventCodec {
     public static byte[] encode(KvEventBatch batch) {
         var b = dev.tandem.api.proto.KvEventBatch.newBuilder()
                 .setWorkerId(batch.workerId())
-                .setEventId(batch.eventId());
+                .setEventId(batch.eventId())
+                .setIncarnation(batch.incarnation());
         for (KvEvent e : batch.events()) {
             var eb = dev.tandem.api.proto.KvEvent.newBuilder();
             switch (e) {
@@ -59,7 +60,7 @@ public final class KvEventCodec {
                 case KIND_NOT_SET -> throw new InvalidProtocolBufferException("KV event without a kind");
             }
         }
-        return new KvEventBatch(p.getWorkerId(), p.getEventId(), events);
+        return new KvEventBatch(p.getWorkerId(), p.getEventId(), events, p.getIncarnation());
     }
 
     public static byte[] encode(LoadSnapshot s) {

@@ -89,6 +89,7 @@ public final class TraceReplay {
         Router router = settings.kvEvents()
                 ? new Router(policy)
                 : Router.approximate(policy, clock, ApproximateIndex.DEFAULT_TTL, settings.kvBlocks());
+        router.resyncOn(Runnable::run); // one thread on virtual time: nothing may happen behind its back
         EngineProvider sim = Engines.provider("sim");
         List<SteppedEngine> engines = new ArrayList<>();
         List<String> ids = new ArrayList<>();

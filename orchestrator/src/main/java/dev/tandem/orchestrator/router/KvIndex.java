@@ -24,10 +24,19 @@ public final class KvIndex implements PrefixIndex {
     private final Map<Long, Set<String>> workersByBlock = new ConcurrentHashMap<>();
     private final Map<String, Set<Long>> blocksByWorker = new ConcurrentHashMap<>();
     private final Map<String, Long> lastEventId = new ConcurrentHashMap<>();
+    private final Map<String, Long> incarnations = new ConcurrentHashMap<>();
 
     /** Applies a batch; returns false (and applies nothing) when it does not follow the last batch applied. */
     public boolean apply(KvEventBatch batch) {
         String w = batch.workerId();
+        if (batch.incarnation() != 0) {
+            Long known = incarnations.put(w, batch.incarnation());
+            if (known != null && known != batch.incarnation()) {
+                // the worker restarted under the same id: its old blocks are gone and its ids start again
+                clear(w);
+                lastEventId.remove(w);
+            }
+        }
         Long last = lastEventId.get(w);
         if (last != null && batch.eventId() <= last) {
             return true; // a duplicate or a batch already covered by a dump
@@ -69,6 +78,7 @@ public final class KvIndex implements PrefixIndex {
         clear(workerId);
         blocksByWorker.remove(workerId);
         lastEventId.remove(workerId);
+        incarnations.remove(workerId);
     }
 
     /** For each candidate, how many leading entries of {@code hashes} it holds (absent = 0). */

@@ -7,6 +7,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
@@ -41,6 +45,10 @@ public final class Router {
     public Router(RoutingPolicy policy) {
         this(policy, null);
     }
+
+    private final Map<String, ReentrantLock> workerLocks = new ConcurrentHashMap<>();
+    private final Map<String, List<KvEventBatch>> resyncing = new ConcurrentHashMap<>();
+    private volatile Executor resyncs = Executors.newVirtualThreadPerTaskExecutor();
 
     private Router(RoutingPolicy policy, ApproximateIndex approximate) {
         this.policy = policy;
@@ -150,30 +158,80 @@ public final class Router {
     }
 
     /**
+     * Where re-syncs run. Off the caller's thread by default: the caller is the event plane's dispatcher, shared by
+     * every worker's events, and a dump is a network call to one worker. A discrete-event replay runs them inline.
+     */
+    public void resyncOn(Executor executor) {
+        this.resyncs = executor;
+    }
+
+    /**
      * Applies a worker's KV events; on a gap in its event ids, replaces the worker's index entries with a dump
      * fetched through {@code resync} (null when the worker cannot be reached: its entries are then dropped until
-     * the next successful re-sync).
+     * the next successful re-sync). The dump is fetched on the re-sync executor; batches of that worker arriving
+     * meanwhile wait and are applied after it, in order; other workers' events go on.
      */
     public void onKvEvents(KvEventBatch batch, Function<String, KvStateDump> resync) {
-        if (index.apply(batch)) {
-            return;
+        String w = batch.workerId();
+        ReentrantLock lock = workerLocks.computeIfAbsent(w, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            List<KvEventBatch> waiting = resyncing.get(w);
+            if (waiting != null) {
+                waiting.add(batch);
+                return;
+            }
+            if (index.apply(batch)) {
+                return;
+            }
+            List<KvEventBatch> pending = new ArrayList<>();
+            pending.add(batch);
+            resyncing.put(w, pending);
+        } finally {
+            lock.unlock();
         }
-        LOG.log(
-                System.Logger.Level.INFO,
-                "gap in KV events of {0} at {1}: re-syncing",
-                batch.workerId(),
-                batch.eventId());
+        LOG.log(System.Logger.Level.INFO, "gap in KV events of {0} at {1}: re-syncing", w, batch.eventId());
+        resyncs.execute(() -> resync(w, resync));
+    }
+
+    private void resync(String w, Function<String, KvStateDump> resync) {
         KvStateDump dump = null;
         try {
-            dump = resync.apply(batch.workerId());
+            dump = resync.apply(w);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "re-sync of " + batch.workerId() + " failed", e);
+            LOG.log(System.Logger.Level.WARNING, "re-sync of " + w + " failed", e);
         }
-        if (dump == null) {
-            index.removeWorker(batch.workerId());
-            return;
+        ReentrantLock lock = workerLocks.computeIfAbsent(w, k -> new ReentrantLock());
+        boolean again = false;
+        KvEventBatch gap = null;
+        lock.lock();
+        try {
+            List<KvEventBatch> pending = resyncing.get(w);
+            if (dump == null) {
+                resyncing.remove(w);
+                index.removeWorker(w);
+                return;
+            }
+            index.reset(dump);
+            List<KvEventBatch> rest = new ArrayList<>();
+            for (KvEventBatch b : pending) {
+                if (!rest.isEmpty() || !index.apply(b)) {
+                    rest.add(b); // a gap again after the dump: the batches from it wait for the next re-sync
+                }
+            }
+            if (rest.isEmpty()) {
+                resyncing.remove(w);
+            } else {
+                resyncing.put(w, rest);
+                again = true;
+                gap = rest.getFirst();
+            }
+        } finally {
+            lock.unlock();
         }
-        index.reset(dump);
-        index.apply(batch);
+        if (again) {
+            LOG.log(System.Logger.Level.INFO, "gap in KV events of {0} at {1} after a re-sync", w, gap.eventId());
+            resyncs.execute(() -> resync(w, resync));
+        }
     }
 }

@@ -88,7 +88,10 @@ public final class WorkerHost implements AutoCloseable {
     /** The sink an engine of this worker publishes its KV events through. */
     public static KvEventSink eventSink(EventPlane events, String namespace, String instanceId) {
         String subject = Subjects.kvEvents(namespace, instanceId);
-        return (KvEventBatch batch) -> events.publish(subject, KvEventCodec.encode(batch));
+        // One sink per engine start: its batches carry this start's incarnation, so routers tell a restarted worker
+        // (same instance id, event ids from 1 again) from duplicates of the old one.
+        long incarnation = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        return (KvEventBatch batch) -> events.publish(subject, KvEventCodec.encode(batch.withIncarnation(incarnation)));
     }
 
     /**

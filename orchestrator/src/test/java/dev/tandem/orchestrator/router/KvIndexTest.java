@@ -66,6 +66,7 @@ class KvIndexTest {
     @Test
     void routerResyncsAWorkerOnAGap() {
         Router router = new Router(new KvAwarePolicy());
+        router.resyncOn(Runnable::run);
         router.onKvEvents(stored("a", 1, 10), w -> null);
         router.onKvEvents(stored("a", 5, 12), w -> new KvStateDump("a", 4, new long[] {10, 11}));
         assertThat(router.index().overlaps(new long[] {10, 11, 12}, List.of("a")))
@@ -78,5 +79,48 @@ class KvIndexTest {
         index.apply(stored("a", 1, 10));
         index.removeWorker("a");
         assertThat(index.overlaps(new long[] {10}, List.of("a"))).isEmpty();
+    }
+
+    @Test
+    void aWorkerRestartedUnderItsIdIsReadFromItsNewFirstBatch() {
+        KvIndex index = new KvIndex();
+        assertThat(index.apply(stored("a", 1, 10).withIncarnation(7))).isTrue();
+        assertThat(index.apply(stored("a", 2, 11).withIncarnation(7))).isTrue();
+        // the same instance id, a new process: its ids start at 1 again and its cache is empty
+        assertThat(index.apply(stored("a", 1, 20).withIncarnation(8))).isTrue();
+        assertThat(index.overlaps(new long[] {10}, List.of("a"))).doesNotContainKey("a");
+        assertThat(index.overlaps(new long[] {20}, List.of("a"))).containsEntry("a", 1);
+        assertThat(index.apply(stored("a", 2, 21).withIncarnation(8))).isTrue();
+        assertThat(index.blockCount("a")).isEqualTo(2);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30) // a re-sync on the calling thread would block here forever
+    void aResyncRunsOffTheEventThreadAndItsWorkersLaterBatchesFollowIt() throws Exception {
+        Router router = new Router(new KvAwarePolicy());
+        java.util.concurrent.CountDownLatch dumpAsked = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.function.Function<String, KvStateDump> slowDump = w -> {
+            dumpAsked.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new KvStateDump("a", 4, new long[] {10, 11});
+        };
+        router.onKvEvents(stored("a", 1, 10), slowDump);
+        router.onKvEvents(stored("a", 5, 12), slowDump); // a gap: a re-sync starts, and must not block this thread
+        assertThat(dumpAsked.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        router.onKvEvents(stored("b", 1, 30), w -> null); // another worker's events go on meanwhile
+        assertThat(router.index().overlaps(new long[] {30}, List.of("b"))).containsEntry("b", 1);
+        router.onKvEvents(stored("a", 6, 13), slowDump); // waits for the dump
+        release.countDown();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (router.index().blockCount("a") < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(router.index().overlaps(new long[] {10, 11, 12, 13}, List.of("a")))
+                .containsEntry("a", 4);
     }
 }
