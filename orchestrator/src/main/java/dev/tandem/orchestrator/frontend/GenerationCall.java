@@ -213,12 +213,14 @@ final class GenerationCall {
         IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer);
         StopStringMatcher stops = new StopStringMatcher(spec.stop());
         Set<Integer> special = tokenizer.eosTokenIds();
-        long deadline = System.nanoTime() + timeout.toNanos();
         try {
             while (true) {
-                Object item = deltas.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                // The timeout bounds the wait for the next delta (as FrontendConfig documents), not the whole
+                // generation: a long answer that keeps streaming is never cut off by it.
+                Object item = deltas.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
                 if (item == null) {
-                    throw ApiException.unavailable("The request timed out after " + timeout.toSeconds() + " s");
+                    throw ApiException.unavailable(
+                            "No token arrived within " + timeout.toMillis() + " ms; the request was cancelled");
                 }
                 if (item == ERROR) {
                     if (stops.stopped()) {
