@@ -26,9 +26,10 @@ final class EngineOptions {
     @Option(
             names = "--tokenizer",
             paramLabel = "PATH|ORG/NAME",
-            description = "The upstream model's tokenizer (Hugging Face tokenizer.json or directory, or a hub name),"
-                    + " for --engine openai: the frontend then tokenizes text and chat prompts, routes on their KV"
-                    + " blocks and migrates them exactly; without it only token-id prompts are served.")
+            description = "The external model's tokenizer (Hugging Face tokenizer.json or directory, or a hub name):"
+                    + " the frontend then tokenizes text and chat prompts, routes on their KV blocks and migrates them"
+                    + " exactly. Without it, --engine openai passes text and chat through to the upstream (load-only"
+                    + " routing, no migration after the first token); vllm, sglang and trtllm default to --model.")
     String tokenizer;
 
     @Option(
