@@ -17,17 +17,12 @@ import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.FinishReason;
 import dev.tandem.api.engine.GenerateRequest;
-import dev.tandem.api.engine.Generation;
 import dev.tandem.api.engine.SamplingParams;
 import dev.tandem.api.engine.StopConditions;
 import dev.tandem.api.engine.TokenDelta;
-import dev.tandem.api.engine.TokenListener;
-import java.util.ArrayList;
-import java.util.List;
+import dev.tandem.conformance.engine.GenerationResult;
+import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,43 +60,11 @@ class OpenAiEngineTest {
         upstream.stop();
     }
 
-    /** What a listener saw: deltas in order, or the error. */
-    private static final class Recorder implements TokenListener {
-        final List<TokenDelta> deltas = new CopyOnWriteArrayList<>();
-        final CompletableFuture<EngineException> end = new CompletableFuture<>();
-
-        @Override
-        public void onDelta(TokenDelta d) {
-            deltas.add(d);
-            if (d.isFinal()) {
-                end.complete(null);
-            }
-        }
-
-        @Override
-        public void onError(EngineException e) {
-            end.complete(e);
-        }
-
-        EngineException await() throws Exception {
-            return end.get(20, TimeUnit.SECONDS);
-        }
-
-        List<Integer> ids() {
-            List<Integer> out = new ArrayList<>();
-            deltas.forEach(d -> {
-                for (int t : d.tokenIds()) {
-                    out.add(t);
-                }
-            });
-            return out;
-        }
-
-        String text() {
-            StringBuilder b = new StringBuilder();
-            deltas.forEach(d -> b.append(d.text() == null ? "" : d.text()));
-            return b.toString();
-        }
+    /** Runs {@code r} to its end, recorded by the Engine TCK's helper. */
+    private GenerationResult run(GenerateRequest r) {
+        GenerationResult g = GenerationResult.tryStart(engine, r);
+        g.await(Duration.ofSeconds(20));
+        return g;
     }
 
     private static GenerateRequest request(int maxTokens) {
@@ -138,12 +101,11 @@ class OpenAiEngineTest {
         // "data:" without the space, a comment, CRLF line ends, two events in one line run
         stubStream(": ping\r\n\r\ndata:" + chunk(11, "w11 ", null) + "\r\n\r\ndata: " + chunk(12, "w12 ", null)
                 + "\n\ndata:" + chunk(13, "w13 ", "length") + "\r\n\r\ndata: " + USAGE + "\n\ndata: [DONE]\n\n");
-        Recorder r = new Recorder();
-        engine.generate(request(3), r);
-        assertThat(r.await()).isNull();
-        assertThat(r.ids()).containsExactly(11, 12, 13);
+        GenerationResult r = run(request(3));
+        assertThat(r.error()).isNull();
+        assertThat(r.tokenIds()).containsExactly(11, 12, 13);
         assertThat(r.text()).isEqualTo("w11 w12 w13 ");
-        TokenDelta last = r.deltas.getLast();
+        TokenDelta last = r.deltas().getLast();
         assertThat(last.finishReason()).isEqualTo(FinishReason.LENGTH);
         assertThat(last.usage().cachedPromptTokens()).isEqualTo(2);
         assertThat(last.usage().completionTokens()).isEqualTo(3);
@@ -157,21 +119,18 @@ class OpenAiEngineTest {
                         .withHeader("Content-Type", "text/event-stream")
                         .withBody(body)
                         .withChunkedDribbleDelay(40, 400)));
-        Recorder r = new Recorder();
-        engine.generate(request(2), r);
-        assertThat(r.await()).isNull();
-        assertThat(r.ids()).containsExactly(21, 22);
-        assertThat(r.deltas.getLast().finishReason()).isEqualTo(FinishReason.STOP);
+        GenerationResult r = run(request(2));
+        assertThat(r.error()).isNull();
+        assertThat(r.tokenIds()).containsExactly(21, 22);
+        assertThat(r.deltas().getLast().finishReason()).isEqualTo(FinishReason.STOP);
         // no usage from the upstream: counted here
-        assertThat(r.deltas.getLast().usage().completionTokens()).isEqualTo(2);
+        assertThat(r.deltas().getLast().usage().completionTokens()).isEqualTo(2);
     }
 
     @Test
     void theRequestCarriesTokenIdsTheBudgetAndAsksForIdsBack() throws Exception {
         stubStream("data: " + chunk(1, "x", "length") + "\n\ndata: [DONE]\n\n");
-        Recorder r = new Recorder();
-        engine.generate(request(1), r);
-        r.await();
+        run(request(1));
         upstream.verify(postRequestedFor(urlEqualTo("/v1/completions"))
                 .withRequestBody(equalToJson(
                         "{\"model\":\"llm\",\"prompt\":[5,6,7],\"max_tokens\":1,\"return_token_ids\":true,"
@@ -188,9 +147,8 @@ class OpenAiEngineTest {
                         .withHeader("Content-Type", "application/json")
                         .withBody("{\"object\":\"error\",\"message\":\"This model's maximum context length is 4096"
                                 + " tokens.\",\"type\":\"BadRequestError\",\"param\":null,\"code\":400}")));
-        Recorder r = new Recorder();
-        engine.generate(request(5000), r);
-        EngineException e = r.await();
+        GenerationResult r = run(request(5000));
+        EngineException e = r.error();
         assertThat(e.kind()).isEqualTo(EngineException.Kind.INVALID_REQUEST);
         assertThat(e.getMessage()).isEqualTo("This model's maximum context length is 4096 tokens.");
     }
@@ -202,43 +160,40 @@ class OpenAiEngineTest {
                         .withStatus(400)
                         .withBody("{\"error\":{\"message\":\"bad temperature\",\"type\":\"BadRequestError\","
                                 + "\"param\":\"temperature\",\"code\":400}}")));
-        Recorder r = new Recorder();
-        engine.generate(request(2), r);
-        assertThat(r.await().getMessage()).isEqualTo("bad temperature");
+        GenerationResult r = run(request(2));
+        assertThat(r.error().getMessage()).isEqualTo("bad temperature");
     }
 
     @Test
     void serverErrorsAndOverloadAreToldApart() throws Exception {
         upstream.stubFor(post(urlEqualTo("/v1/completions"))
                 .willReturn(aResponse().withStatus(503).withBody("down")));
-        Recorder down = new Recorder();
-        engine.generate(request(2), down);
-        assertThat(down.await().kind()).as("another worker may serve it").isEqualTo(EngineException.Kind.UNAVAILABLE);
+        GenerationResult down = run(request(2));
+        assertThat(down.error().kind()).as("another worker may serve it").isEqualTo(EngineException.Kind.UNAVAILABLE);
 
         upstream.stubFor(post(urlEqualTo("/v1/completions"))
                 .willReturn(aResponse().withStatus(429).withBody("{\"error\":{\"message\":\"slow down\"}}")));
-        Recorder busy = new Recorder();
-        engine.generate(request(2), busy);
-        assertThat(busy.await().kind()).isEqualTo(EngineException.Kind.OVERLOADED);
+        GenerationResult busy = run(request(2));
+        assertThat(busy.error().kind()).isEqualTo(EngineException.Kind.OVERLOADED);
     }
 
     @Test
     void aStreamCutBeforeItsFinishIsUnavailableSoTheFrontendMigrates() throws Exception {
         stubStream("data: " + chunk(31, "a", null) + "\n\ndata: " + chunk(32, "b", null) + "\n\n");
-        Recorder r = new Recorder();
-        engine.generate(request(10), r);
-        EngineException e = r.await();
+        GenerationResult r = run(request(10));
+        EngineException e = r.error();
         assertThat(e.kind()).isEqualTo(EngineException.Kind.UNAVAILABLE);
-        assertThat(r.ids()).as("the tokens before the break were delivered").containsExactly(31, 32);
+        assertThat(r.tokenIds())
+                .as("the tokens before the break were delivered")
+                .containsExactly(31, 32);
     }
 
     @Test
     void aConnectionResetIsUnavailable() throws Exception {
         upstream.stubFor(
                 post(urlEqualTo("/v1/completions")).willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
-        Recorder r = new Recorder();
-        engine.generate(request(2), r);
-        assertThat(r.await().kind()).isEqualTo(EngineException.Kind.UNAVAILABLE);
+        GenerationResult r = run(request(2));
+        assertThat(r.error().kind()).isEqualTo(EngineException.Kind.UNAVAILABLE);
     }
 
     @Test
@@ -248,12 +203,12 @@ class OpenAiEngineTest {
                         .withHeader("Content-Type", "text/event-stream")
                         .withBody("data: " + chunk(1, "x", "length") + "\n\ndata: [DONE]\n\n")
                         .withFixedDelay(10_000)));
-        Recorder r = new Recorder();
-        Generation g = engine.generate(request(1), r);
+        GenerationResult r = GenerationResult.start(engine, request(1));
         assertThat(engine.load().runningRequests()).isEqualTo(1);
-        g.cancel();
-        assertThat(r.await()).isNull();
-        assertThat(r.deltas.getLast().finishReason()).isEqualTo(FinishReason.CANCELLED);
+        r.generation().cancel();
+        r.await(Duration.ofSeconds(20));
+        assertThat(r.error()).isNull();
+        assertThat(r.deltas().getLast().finishReason()).isEqualTo(FinishReason.CANCELLED);
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (engine.load().runningRequests() != 0 && System.nanoTime() < deadline) {
             Thread.sleep(10);
