@@ -39,7 +39,7 @@ public final class BuiltinEngine implements Engine {
     /** The scheduler's waiting queue length, as last published by the engine thread. */
     private volatile int waiting;
 
-    private final Thread thread;
+    private volatile Thread thread;
     private volatile boolean closed;
     /** Set once the engine thread has stopped taking tasks; a task queued after that is taken back by its caller. */
     private volatile boolean terminated;
@@ -51,6 +51,12 @@ public final class BuiltinEngine implements Engine {
         this.info = core.info();
         this.core = core;
         this.lastLoad = core.load(config.clock().nanos());
+        core.connectKv(() -> {
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        });
         this.thread = Thread.ofPlatform()
                 .name("engine-" + config.workerId())
                 .daemon(true)
@@ -139,6 +145,9 @@ public final class BuiltinEngine implements Engine {
             Thread.currentThread().interrupt();
         }
         core.backend().close();
+        if (core.scheduler().connector() != null) {
+            core.scheduler().connector().close();
+        }
     }
 
     private void submit(Runnable task) {
@@ -152,7 +161,7 @@ public final class BuiltinEngine implements Engine {
                 drainInbox();
                 waiting = core.scheduler().waitingCount();
                 if (!core.scheduler().hasWork()) {
-                    core.publishEvents();
+                    core.idle();
                     lastLoad = core.load(config.clock().nanos());
                     if (inbox.isEmpty()) {
                         LockSupport.parkNanos(50_000_000L);

@@ -43,6 +43,31 @@ public final class EngineCore implements SteppedEngine {
         this.events = events;
     }
 
+    /**
+     * Registers the scheduler's KV connector (if any) with this engine's KV store; {@code wakeup} wakes whatever
+     * thread steps this core, so a transfer that completes while it idles is applied at once.
+     *
+     * @throws IllegalStateException when the scheduler has a connector but the backend holds no KV
+     */
+    public void connectKv(Runnable wakeup) {
+        var connector = scheduler.connector();
+        if (connector == null) {
+            return;
+        }
+        var store = backend.kvStore();
+        if (store == null) {
+            throw new IllegalStateException("the compute backend holds no KV blocks for a KV connector");
+        }
+        connector.register(new dev.tandem.api.kv.connector.KvConnectorContext(workerId, store, wakeup));
+        backend.connect(connector);
+    }
+
+    /** Applies completed KV transfers (frees blocks peers have pulled) while the engine has nothing to step. */
+    public void idle() {
+        scheduler.applyTransfers();
+        publishEvents();
+    }
+
     @Override
     public EngineInfo info() {
         return info;

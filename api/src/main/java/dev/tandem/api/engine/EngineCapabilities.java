@@ -24,7 +24,13 @@ public record EngineCapabilities(
         boolean prefixCacheUsage,
         boolean disaggregation) {
 
-    /** The built-in engine's: everything but disaggregation (not built yet). */
+    /** The built-in engine's without a KV connector: everything but disaggregation. */
     public static final EngineCapabilities BUILT_IN =
             new EngineCapabilities(true, true, true, true, true, true, true, false);
+
+    /** These capabilities with {@code disaggregation} set as given. */
+    public EngineCapabilities withDisaggregation(boolean value) {
+        return new EngineCapabilities(
+                tokenIdsOut, kvEvents, kvCacheDump, logprobs, seededSampling, admissionLimit, prefixCacheUsage, value);
+    }
 }

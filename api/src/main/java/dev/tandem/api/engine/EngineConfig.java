@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param clock the time source; a virtual clock makes replays independent of the wall clock
  * @param kvEvents where KV events go
  * @param options provider-specific settings
+ * @param kvConnector moves KV blocks to and from other workers and memory tiers; null for none. Engines that
+ *     cannot use one ignore it (their capabilities say so)
  */
 public record EngineConfig(
         String workerId,
@@ -34,7 +36,8 @@ public record EngineConfig(
         double speedup,
         Clock clock,
         KvEventSink kvEvents,
-        Map<String, String> options) {
+        Map<String, String> options,
+        dev.tandem.api.kv.connector.KvConnector kvConnector) {
 
     public EngineConfig {
         Objects.requireNonNull(workerId, "workerId");
@@ -70,7 +73,8 @@ public record EngineConfig(
                 .speedup(speedup)
                 .clock(clock)
                 .kvEvents(kvEvents)
-                .options(options);
+                .options(options)
+                .kvConnector(kvConnector);
     }
 
     /** Defaults follow Dynamo's mocker: 16,384 blocks of 64 tokens, 8,192 batched tokens, 256 sequences. */
@@ -87,6 +91,7 @@ public record EngineConfig(
         private Clock clock = Clock.system();
         private KvEventSink kvEvents = KvEventSink.NONE;
         private Map<String, String> options = Map.of();
+        private dev.tandem.api.kv.connector.KvConnector kvConnector;
 
         public Builder workerId(String v) {
             workerId = v;
@@ -148,6 +153,11 @@ public record EngineConfig(
             return this;
         }
 
+        public Builder kvConnector(dev.tandem.api.kv.connector.KvConnector v) {
+            kvConnector = v;
+            return this;
+        }
+
         public EngineConfig build() {
             return new EngineConfig(
                     workerId,
@@ -161,7 +171,8 @@ public record EngineConfig(
                     speedup,
                     clock,
                     kvEvents,
-                    options);
+                    options,
+                    kvConnector);
         }
     }
 }

@@ -15,6 +15,10 @@ import java.util.Objects;
  * @param cacheSalt null or a salt that isolates this request's prefix-cache entries (DESIGN §4)
  * @param textPrompt null, or a prompt the engine renders and tokenizes itself (then {@code promptTokens} is empty);
  *     engines that need token ids refuse it
+ * @param kvTransferParams null, or the engine's opaque KV-transfer parameters as a JSON object (vLLM's
+ *     {@code kv_transfer_params}, Dynamo's {@code disaggregated_params}): {@code {"do_remote_decode": true}} asks a
+ *     prefill worker to keep the prompt's KV for another worker; the parameters a prefill returned tell a decode
+ *     worker where to pull it from. Callers pass them through without reading them.
  */
 public record GenerateRequest(
         String requestId,
@@ -22,7 +26,8 @@ public record GenerateRequest(
         SamplingParams sampling,
         StopConditions stop,
         String cacheSalt,
-        TextPrompt textPrompt) {
+        TextPrompt textPrompt,
+        String kvTransferParams) {
 
     public GenerateRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -35,12 +40,27 @@ public record GenerateRequest(
     }
 
     public GenerateRequest(
+            String requestId,
+            int[] promptTokens,
+            SamplingParams sampling,
+            StopConditions stop,
+            String cacheSalt,
+            TextPrompt textPrompt) {
+        this(requestId, promptTokens, sampling, stop, cacheSalt, textPrompt, null);
+    }
+
+    public GenerateRequest(
             String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, String cacheSalt) {
-        this(requestId, promptTokens, sampling, stop, cacheSalt, null);
+        this(requestId, promptTokens, sampling, stop, cacheSalt, null, null);
+    }
+
+    /** This request with {@code params} as its KV-transfer parameters. */
+    public GenerateRequest withKvTransferParams(String params) {
+        return new GenerateRequest(requestId, promptTokens, sampling, stop, cacheSalt, textPrompt, params);
     }
 
     public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop) {
-        this(requestId, promptTokens, sampling, stop, null, null);
+        this(requestId, promptTokens, sampling, stop, null, null, null);
     }
 
     public int promptLength() {

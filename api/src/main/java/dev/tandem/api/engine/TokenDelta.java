@@ -12,16 +12,32 @@ package dev.tandem.api.engine;
  * @param text the text of these ids as the engine detokenized them, or null when the engine gives ids only. An
  *     external engine (an OpenAI-compatible upstream) knows its own vocabulary; a frontend that has no tokenizer
  *     for the model passes this text through.
+ * @param kvTransferParams in the final delta of a request that asked to keep its KV for another worker, the
+ *     opaque parameters (a JSON object) with which that worker pulls it; null otherwise
  */
 public record TokenDelta(
-        int[] tokenIds, FinishReason finishReason, Usage usage, java.util.List<TokenLogprob> logprobs, String text) {
+        int[] tokenIds,
+        FinishReason finishReason,
+        Usage usage,
+        java.util.List<TokenLogprob> logprobs,
+        String text,
+        String kvTransferParams) {
+
+    public TokenDelta(
+            int[] tokenIds,
+            FinishReason finishReason,
+            Usage usage,
+            java.util.List<TokenLogprob> logprobs,
+            String text) {
+        this(tokenIds, finishReason, usage, logprobs, text, null);
+    }
 
     public TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage, java.util.List<TokenLogprob> logprobs) {
-        this(tokenIds, finishReason, usage, logprobs, null);
+        this(tokenIds, finishReason, usage, logprobs, null, null);
     }
 
     public TokenDelta(int[] tokenIds, FinishReason finishReason, Usage usage) {
-        this(tokenIds, finishReason, usage, null, null);
+        this(tokenIds, finishReason, usage, null, null, null);
     }
 
     private static final int[] NONE = new int[0];

@@ -22,6 +22,17 @@ public interface ComputeBackend extends AutoCloseable {
     /** The model's context length. */
     int contextLength();
 
+    /** The KV blocks this backend computes into, for connectors; null for a backend that holds no KV (the sim). */
+    default dev.tandem.api.kv.connector.KvBlockStore kvStore() {
+        return null;
+    }
+
+    /**
+     * Gives the backend the connector whose worker half it calls around each forward pass (load before a layer
+     * reads KV, save after it writes). Called once, before the first step.
+     */
+    default void connect(dev.tandem.api.kv.connector.KvConnector connector) {}
+
     @Override
     default void close() {}
 }

@@ -39,6 +39,9 @@ public final class CpuComputeBackend implements ComputeBackend {
     private final ComputeTeam team;
     private final int threads;
     private final Sampler sampler = new Sampler();
+    private dev.tandem.api.kv.connector.KvConnector connector;
+    private dev.tandem.api.kv.connector.ConnectorMetadata stepMetadata =
+            dev.tandem.api.kv.connector.ConnectorMetadata.EMPTY;
     private final float[][] x;
     private final float[][] xb;
     private final float[][] xb2;
@@ -87,7 +90,31 @@ public final class CpuComputeBackend implements ComputeBackend {
     }
 
     @Override
+    public dev.tandem.api.kv.connector.KvBlockStore kvStore() {
+        return kv;
+    }
+
+    @Override
+    public void connect(dev.tandem.api.kv.connector.KvConnector connector) {
+        this.connector = connector;
+    }
+
+    @Override
     public StepOutput execute(StepPlan plan) {
+        stepMetadata = plan.connectorMetadata();
+        if (connector != null) {
+            connector.startLoad(stepMetadata);
+        }
+        try {
+            return compute(plan);
+        } finally {
+            if (connector != null) {
+                connector.waitForSave();
+            }
+        }
+    }
+
+    private StepOutput compute(StepPlan plan) {
         List<ScheduledChunk> samplers = new ArrayList<>();
         List<float[]> finals = new ArrayList<>();
         int n = 0;
@@ -215,7 +242,13 @@ public final class CpuComputeBackend implements ComputeBackend {
                 kv.write(keys, kvOffsets[t], k[t]);
                 kv.write(values, kvOffsets[t], v[t]);
             }
+            if (connector != null) {
+                connector.waitForLayerLoad(l);
+            }
             parallel(n * c.heads(), (part, from, to) -> attend(keys, values, att[part], from, to));
+            if (connector != null) {
+                connector.saveLayer(l, stepMetadata);
+            }
             matMul(w.wo()[l], xb, xb2, n);
             for (int t = 0; t < n; t++) {
                 float[] xt = x[t];

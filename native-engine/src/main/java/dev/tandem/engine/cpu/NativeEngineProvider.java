@@ -7,6 +7,7 @@ import dev.tandem.api.engine.EngineInfo;
 import dev.tandem.api.engine.EngineProvider;
 import dev.tandem.engine.BuiltinEngine;
 import dev.tandem.engine.EngineCore;
+import dev.tandem.engine.kv.KvBlockManager;
 import dev.tandem.engine.model.Llama2cLoader;
 import dev.tandem.engine.model.LlamaConfig;
 import dev.tandem.engine.model.LlamaWeights;
@@ -101,7 +102,15 @@ public final class NativeEngineProvider implements EngineProvider {
                 "served-name", config.model() == null ? DEMO_NAME : ModelLoader.servedName(config.model()));
         Set<Integer> eos = m.eosTokenIds();
         EngineInfo info = new EngineInfo(
-                name, bs, context, blocks, c.vocabSize(), eos, config.model(), weights.bytesReadPerStep());
+                name,
+                bs,
+                context,
+                blocks,
+                c.vocabSize(),
+                eos,
+                config.model(),
+                weights.bytesReadPerStep(),
+                dev.tandem.api.engine.EngineCapabilities.BUILT_IN.withDisaggregation(config.kvConnector() != null));
         SchedulerConfig sc =
                 new SchedulerConfig(bs, blocks, config.maxNumBatchedTokens(), config.maxNumSeqs(), context);
         CpuComputeBackend backend = new CpuComputeBackend(c, weights, blocks, bs, threads);
@@ -109,7 +118,8 @@ public final class NativeEngineProvider implements EngineProvider {
         // f32 originals): collect now, once, rather than in the middle of the first requests. In a batch-1 decode a
         // young collection of these arrays took 31 ms (125-250 ms during loading) under the Parallel collector.
         System.gc();
-        return new EngineCore(config.workerId(), info, new Scheduler(sc, eos), backend, config.kvEvents());
+        var scheduler = new Scheduler(sc, new KvBlockManager(blocks, bs), eos, config.kvConnector());
+        return new EngineCore(config.workerId(), info, scheduler, backend, config.kvEvents());
     }
 
     /**

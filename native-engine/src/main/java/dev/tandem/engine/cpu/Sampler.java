@@ -86,10 +86,15 @@ final class Sampler {
     }
 
     private SplittableRandom rng(Sequence seq, SamplingParams p) {
+        if (p.seed() != null) {
+            // A seeded draw depends on (seed, position) only, not on how many draws this engine made before: a
+            // request continued on another worker (migration, remote prefill then decode) samples the same tokens.
+            return new SplittableRandom(p.seed() * 0x9E3779B97F4A7C15L + seq.length());
+        }
         if (seq.backendData instanceof SplittableRandom r) {
             return r;
         }
-        SplittableRandom r = p.seed() != null ? new SplittableRandom(p.seed()) : seeds.split();
+        SplittableRandom r = seeds.split();
         seq.backendData = r;
         return r;
     }

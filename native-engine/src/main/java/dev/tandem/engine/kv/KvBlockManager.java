@@ -27,6 +27,11 @@ public final class KvBlockManager {
     private final int[] refCount;
     private final long[] hash;
     private final boolean[] hashed;
+    /** Chained hash of the block before each hashed block (valid where {@code hasParent}). */
+    private final long[] parent;
+
+    private final boolean[] hasParent;
+    private EvictionListener evictionListener = (block, blockHash, parentHash) -> {};
     // Intrusive doubly linked LRU list of free blocks: head is the least recently freed (evicted first).
     private final int[] prev;
     private final int[] next;
@@ -46,11 +51,24 @@ public final class KvBlockManager {
         this.refCount = new int[numBlocks];
         this.hash = new long[numBlocks];
         this.hashed = new boolean[numBlocks];
+        this.parent = new long[numBlocks];
+        this.hasParent = new boolean[numBlocks];
         this.prev = new int[numBlocks];
         this.next = new int[numBlocks];
         for (int b = 0; b < numBlocks; b++) {
             pushTail(b);
         }
+    }
+
+    /** Told about every cached block the allocator reuses, while its KV is still intact. */
+    @FunctionalInterface
+    public interface EvictionListener {
+        void evicted(int block, long blockHash, Long parentHash);
+    }
+
+    /** Sets who hears of evictions (a memory tier that keeps evicted blocks). */
+    public void onEviction(EvictionListener listener) {
+        this.evictionListener = listener;
     }
 
     public int blockSize() {
@@ -144,6 +162,8 @@ public final class KvBlockManager {
         }
         hashed[block] = true;
         hash[block] = blockHash;
+        hasParent[block] = parentHash != null;
+        parent[block] = parentHash == null ? 0 : parentHash;
         cache.put(blockHash, block);
         boolean extendsLast = lastWasStore && parentHash != null && parentHash == lastStoredHash;
         if (extendsLast) {
@@ -207,6 +227,7 @@ public final class KvBlockManager {
     private void evict(int b) {
         hashed[b] = false;
         if (cache.remove(hash[b], b)) {
+            evictionListener.evicted(b, hash[b], hasParent[b] ? parent[b] : null);
             if (!pending.isEmpty() && pending.getLast() instanceof KvEvent.BlockRemoved r) {
                 long[] hs = java.util.Arrays.copyOf(r.blockHashes(), r.blockHashes().length + 1);
                 hs[hs.length - 1] = hash[b];

@@ -12,10 +12,21 @@ import dev.tandem.engine.util.IntList;
  */
 public final class Sequence {
 
-    /** Where the sequence is in its life. */
+    /**
+     * Where the sequence is in its life: {@code WAITING} → ({@code WAITING_FOR_REMOTE_KV} → {@code WAITING}) →
+     * {@code RUNNING} (→ {@code WAITING} when preempted) → {@code FINISHED_HOLDING_BLOCKS} (a connector keeps its
+     * KV for another worker) → {@code FINISHED}.
+     */
     public enum Status {
+        /** Queued for admission; holds blocks only when it came back from a remote load. */
         WAITING,
+        /** Holds blocks into which a connector loads KV in the background; not scheduled until the load is done. */
+        WAITING_FOR_REMOTE_KV,
+        /** Admitted: scheduled every step until it finishes or is preempted. */
         RUNNING,
+        /** Ended for its caller; its blocks stay allocated until a peer has pulled them or their lease expired. */
+        FINISHED_HOLDING_BLOCKS,
+        /** Ended; its blocks are freed. */
         FINISHED
     }
 
@@ -32,6 +43,17 @@ public final class Sequence {
     int committedBlocks;
     int cachedPromptTokens = -1;
     int preemptions;
+    /** Whether the connector was asked about this sequence (only at its first admission). */
+    boolean externalChecked;
+    /** Tokens a connector loads in the background (while {@code WAITING_FOR_REMOTE_KV}). */
+    int pendingExternal;
+    /** Whether the pending tokens are a cache hit (a tier, a peer's cache) rather than a transfer of fresh KV. */
+    boolean pendingExternalIsCache;
+    /** Prompt tokens whose KV arrived from another worker instead of being computed. */
+    int transferredTokens;
+    /** Cancelled while its load was in flight: freed when the load ends. */
+    boolean cancelledDuringLoad;
+
     FinishReason finishReason;
     /** Sampling state of compute backends (the sim's rolling hash); opaque to the scheduler. */
     public long backendState;
@@ -108,6 +130,11 @@ public final class Sequence {
 
     public FinishReason finishReason() {
         return finishReason;
+    }
+
+    /** Prompt tokens whose KV another worker sent instead of this one computing it. */
+    public int transferredTokens() {
+        return transferredTokens;
     }
 
     void append(int token) {

@@ -10,9 +10,26 @@ import java.util.List;
  * @param decodeSequences sequences decoding one token
  * @param kvBlocksUsed blocks in use once the step's allocations are made
  * @param kvBlocksTotal KV capacity
+ * @param connectorMetadata what the KV connector's worker half does in this step
  */
 public record StepPlan(
-        List<ScheduledChunk> chunks, int prefillTokens, int decodeSequences, int kvBlocksUsed, int kvBlocksTotal) {
+        List<ScheduledChunk> chunks,
+        int prefillTokens,
+        int decodeSequences,
+        int kvBlocksUsed,
+        int kvBlocksTotal,
+        dev.tandem.api.kv.connector.ConnectorMetadata connectorMetadata) {
+
+    public StepPlan(
+            List<ScheduledChunk> chunks, int prefillTokens, int decodeSequences, int kvBlocksUsed, int kvBlocksTotal) {
+        this(
+                chunks,
+                prefillTokens,
+                decodeSequences,
+                kvBlocksUsed,
+                kvBlocksTotal,
+                dev.tandem.api.kv.connector.ConnectorMetadata.EMPTY);
+    }
 
     public boolean isEmpty() {
         return chunks.isEmpty();

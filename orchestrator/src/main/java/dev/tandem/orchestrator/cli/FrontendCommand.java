@@ -26,6 +26,9 @@ public final class FrontendCommand implements Callable<Integer> {
     @Mixin
     HttpOptions http;
 
+    @Mixin
+    DisaggOptions disagg;
+
     @Option(
             names = "--block-size",
             defaultValue = "16",
@@ -42,7 +45,7 @@ public final class FrontendCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Discovery d = planes.openDiscovery();
         EventPlane ev = planes.openEvents();
-        FrontendConfig fc = http.config(migrationLimit);
+        FrontendConfig fc = http.config(migrationLimit).withDisaggregation(disagg.settings());
         String replica = "f" + UUID.randomUUID().toString().substring(0, 8);
         Frontend f = Frontend.start(
                 fc,

@@ -26,6 +26,21 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engineOptions;
 
+    @Mixin
+    DisaggOptions disagg;
+
+    @Mixin
+    KvTierOptions tiers;
+
+    @Option(
+            names = "--prefill-workers",
+            description = "In-process prefill workers (with --decode-workers; not with --workers): prompts are"
+                    + " prefilled there and their KV moved to a decode worker.")
+    Integer prefillWorkers;
+
+    @Option(names = "--decode-workers", description = "In-process decode workers (with --prefill-workers).")
+    Integer decodeWorkers;
+
     @Option(
             names = "--workers",
             description = "In-process workers (default: 2; with --engine openai, one per --upstream and the flag is"
@@ -73,17 +88,42 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         router.create(0); // fail fast on an unknown name
-        FrontendConfig fc = http.config(FrontendConfig.DEFAULT_MIGRATION_LIMIT);
+        FrontendConfig fc = http.config(FrontendConfig.DEFAULT_MIGRATION_LIMIT).withDisaggregation(disagg.settings());
+        if ((prefillWorkers != null || decodeWorkers != null) && workers != null) {
+            throw new IllegalArgumentException(
+                    "--workers is not allowed with --prefill-workers/--decode-workers (they give the count)");
+        }
+        if ((prefillWorkers == null) != (decodeWorkers == null)) {
+            throw new IllegalArgumentException("--prefill-workers and --decode-workers go together");
+        }
+        if (prefillWorkers != null && (prefillWorkers < 1 || decodeWorkers < 1)) {
+            throw new IllegalArgumentException("--prefill-workers and --decode-workers must be >= 1");
+        }
         Map<String, String> options = engineOptions.common(engine);
         List<Map<String, String>> upstreams = engineOptions.perUpstream(engine);
         if (!upstreams.isEmpty() && workers != null) {
             throw new IllegalArgumentException(
                     "--workers is not allowed with --engine " + engine + ": each --upstream is one worker");
         }
-        int n = !upstreams.isEmpty() ? upstreams.size() : workers == null ? 2 : workers;
+        int n = !upstreams.isEmpty()
+                ? upstreams.size()
+                : prefillWorkers != null ? prefillWorkers + decodeWorkers : workers == null ? 2 : workers;
         List<Map<String, String>> perWorker = engineOptions.perWorker(engine, n);
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
-                fc, n, engine, model, router.name, blockSize, kvBlocks, speedup, options, !noKvEvents, perWorker));
+                fc,
+                n,
+                engine,
+                model,
+                router.name,
+                blockSize,
+                kvBlocks,
+                speedup,
+                options,
+                !noKvEvents,
+                perWorker,
+                prefillWorkers == null ? 0 : prefillWorkers,
+                decodeWorkers == null ? 0 : decodeWorkers,
+                tiers.settings()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: shutting down");
@@ -91,8 +131,13 @@ public final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }));
         System.err.printf(
-                "tandem: serving %s on http://%s:%d/v1 with %d %s worker(s), router %s%n",
-                cluster.pool().models(), http.host, cluster.port(), n, engine, router.name);
+                "tandem: serving %s on http://%s:%d/v1 with %s %s worker(s), router %s%n",
+                cluster.pool().models(),
+                http.host,
+                cluster.port(),
+                prefillWorkers == null ? n : prefillWorkers + " prefill + " + decodeWorkers + " decode",
+                engine,
+                router.name);
         stopped.await();
         return 0;
     }

@@ -37,6 +37,16 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engineOptions;
 
+    @Mixin
+    KvTierOptions tiers;
+
+    @Option(
+            names = "--role",
+            defaultValue = "agg",
+            description = "agg (prefill and decode), prefill (prefills prompts whose KV a decode worker pulls) or"
+                    + " decode (default: ${DEFAULT-VALUE}).")
+    String role;
+
     @Option(names = "--model", description = "Model (default: the engine's demo model).")
     String model;
 
@@ -88,11 +98,15 @@ public final class WorkerCommand implements Callable<Integer> {
         }
         upstream.forEach(options::putAll);
         engineOptions.perWorker(engine, 1).forEach(options::putAll);
+        if (!WorkerHost.ROLES.contains(role)) {
+            throw new IllegalArgumentException("--role must be one of " + WorkerHost.ROLES + ", not '" + role + "'");
+        }
         Discovery d = planes.openDiscovery();
         EventPlane ev = planes.openEvents();
         Duration ttl = Duration.ofSeconds(leaseTtl);
         Lease lease = d.grantLease(ttl);
         String id = instanceId != null ? instanceId : "w" + Long.toHexString(lease.id());
+        var connector = tiers.settings().create(id);
         Engine e = Engines.provider(engine)
                 .create(EngineConfig.builder()
                         .workerId(id)
@@ -102,9 +116,19 @@ public final class WorkerCommand implements Callable<Integer> {
                         .speedup(speedup)
                         .options(options)
                         .kvEvents(WorkerHost.eventSink(ev, planes.namespace, id))
+                        .kvConnector(connector)
                         .build());
-        GrpcWorkerServer server = GrpcWorkerServer.start(e, host, port);
-        WorkerHost worker = WorkerHost.start(planes.namespace, id, e, server.address(), d, ev, lease, ttl);
+        boolean transfers = connector != null && e.info().capabilities().disaggregation();
+        if (connector != null && !transfers) {
+            connector.close(); // this engine moves no KV blocks
+        }
+        // The KV transfer service shares the request plane's port.
+        GrpcWorkerServer server =
+                GrpcWorkerServer.start(e, host, port, transfers ? connector.services() : java.util.List.of());
+        if (transfers) {
+            connector.advertise(server.address());
+        }
+        WorkerHost worker = WorkerHost.start(planes.namespace, id, e, server.address(), d, ev, lease, ttl, role);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("tandem: worker " + id + " draining");

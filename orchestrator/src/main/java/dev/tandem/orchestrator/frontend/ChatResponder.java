@@ -29,7 +29,7 @@ final class ChatResponder {
 
     void respond(OpenAiService.ResponseChannel channel) throws InterruptedException {
         GenerationCall call = service.call(spec, model, prompt);
-        channel.header(OpenAiService.WORKER_HEADER, call.start());
+        OpenAiService.routingHeaders(channel, call, call.start());
         if (spec.stream()) {
             stream(call, channel.startEvents());
         } else {

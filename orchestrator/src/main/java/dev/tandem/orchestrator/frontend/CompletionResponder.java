@@ -50,7 +50,7 @@ final class CompletionResponder {
                 GenerationCall call = service.call(spec, model, p);
                 String worker = call.start();
                 if (calls.isEmpty()) {
-                    channel.header(OpenAiService.WORKER_HEADER, worker);
+                    OpenAiService.routingHeaders(channel, call, worker);
                 }
                 calls.add(call);
             }

@@ -12,9 +12,26 @@ import java.time.Duration;
  * @param maxInFlight requests served at once; more get 503 with Retry-After
  * @param requestTimeout longest a request may wait for its next token
  * @param migrationLimit how many times a request whose worker failed is re-dispatched elsewhere
+ * @param disaggregation when prompts are prefilled on another worker than the decoder
  */
 public record FrontendConfig(
-        String host, int port, HttpLimits http, int maxInFlight, Duration requestTimeout, int migrationLimit) {
+        String host,
+        int port,
+        HttpLimits http,
+        int maxInFlight,
+        Duration requestTimeout,
+        int migrationLimit,
+        Disaggregation disaggregation) {
+
+    public FrontendConfig(
+            String host, int port, HttpLimits http, int maxInFlight, Duration requestTimeout, int migrationLimit) {
+        this(host, port, http, maxInFlight, requestTimeout, migrationLimit, Disaggregation.DEFAULTS);
+    }
+
+    /** This configuration with other disaggregation settings. */
+    public FrontendConfig withDisaggregation(Disaggregation d) {
+        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, d);
+    }
 
     public static final long DEFAULT_MAX_BODY = HttpLimits.DEFAULT_MAX_BODY_BYTES;
     public static final int DEFAULT_MIGRATION_LIMIT = 3;

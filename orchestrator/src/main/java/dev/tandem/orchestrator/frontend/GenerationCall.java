@@ -57,6 +57,12 @@ final class GenerationCall {
     private final WorkerPool pool;
     private final Duration timeout;
     private final int migrationLimit;
+    private final Disaggregation disaggregation;
+    /** Items the stream begins with before the worker's queue (a remote prefill's token, the decoder's first). */
+    private final java.util.ArrayDeque<Object> preface = new java.util.ArrayDeque<>();
+
+    private String prefillWorkerId;
+    private int kvTransferredTokens;
     private final Set<String> failed = new HashSet<>();
     private final List<Integer> generated = new ArrayList<>();
     private LinkedBlockingQueue<Object> deltas;
@@ -85,7 +91,8 @@ final class GenerationCall {
             Router router,
             WorkerPool pool,
             Duration timeout,
-            int migrationLimit) {
+            int migrationLimit,
+            Disaggregation disaggregation) {
         this.requestId = requestId;
         this.prompt = input.ids();
         this.text = input.text();
@@ -97,6 +104,17 @@ final class GenerationCall {
         this.pool = pool;
         this.timeout = timeout;
         this.migrationLimit = migrationLimit;
+        this.disaggregation = disaggregation;
+    }
+
+    /** The worker that prefilled the prompt for the decoder, or null when the decoder did. */
+    String prefillWorkerId() {
+        return prefillWorkerId;
+    }
+
+    /** Prompt tokens whose KV the decoder received from another worker instead of computing it. */
+    int kvTransferredTokens() {
+        return kvTransferredTokens;
     }
 
     /** Routes and dispatches; returns the instance id of the worker that serves the request. */
@@ -149,10 +167,13 @@ final class GenerationCall {
                 new GenerateRequest(dispatchId, sequence, spec.sampling(), stop, spec.cacheSalt(), text);
         long[] hashes = BlockHasher.forSalt(spec.cacheSalt()).sequenceHashes(sequence, pool.blockSize());
         RoutingRequest routing = new RoutingRequest(dispatchId, sequence.length, hashes, pool.blockSize());
+        RemotePrefill.Result prefilled = null;
         while (true) {
             List<String> ids = new ArrayList<>();
-            for (var w : pool.workersFor(spec.model())) {
-                if (!failed.contains(w.id())) {
+            List<WorkerPool.Worker> live = pool.workersFor(spec.model());
+            for (var w : live) {
+                // Prefill-only workers never decode; the other roles (aggregated, decode) do.
+                if (!failed.contains(w.id()) && !w.card().getRole().equals("prefill")) {
                     ids.add(w.id());
                 }
             }
@@ -166,9 +187,33 @@ final class GenerationCall {
                 if (worker.isEmpty()) {
                     throw new EngineException(EngineException.Kind.UNAVAILABLE, "worker left");
                 }
-                generation = worker.get().client().generate(request, listener(queue));
+                GenerateRequest toSend = request;
+                boolean fresh = text == null && generated.isEmpty() && migrations == 0 && maxTokens > 1;
+                if (fresh && prefilled == null && worker.get().card().getKvTransfer()) {
+                    prefilled = prefillElsewhere(sequence, hashes, request, d, live);
+                    if (prefilled != null && prefilled.finish() != null) {
+                        // The prefill's token ended the request: there is nothing to decode.
+                        router.finish(dispatchId);
+                        preface.add(TokenDelta.finished(
+                                prefilled.first().tokenIds(),
+                                prefilled.finish(),
+                                prefilled.first().usage()));
+                        deltas = new LinkedBlockingQueue<>();
+                        generation = NO_GENERATION;
+                        workerId = prefilled.workerId();
+                        prefillWorkerId = null;
+                        return workerId;
+                    }
+                }
+                if (prefilled != null) {
+                    toSend = continuation(request, prefilled);
+                }
+                generation = worker.get().client().generate(toSend, listener(queue));
                 deltas = queue;
                 workerId = d.workerId();
+                if (prefilled != null) {
+                    awaitKv(prefilled);
+                }
                 return workerId;
             } catch (EngineException e) {
                 router.finish(dispatchId);
@@ -184,6 +229,74 @@ final class GenerationCall {
             }
         }
     }
+
+    private RemotePrefill.Result prefillElsewhere(
+            int[] sequence, long[] hashes, GenerateRequest request, Router.Decision d, List<WorkerPool.Worker> live) {
+        try {
+            return RemotePrefill.maybe(
+                    dispatchId, sequence, hashes, request, d, live, failed, router, pool, disaggregation, timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.unavailable("interrupted while prefilling");
+        }
+    }
+
+    /** The decoder's request: the prompt plus the prefill's token, with the parameters to pull the prompt's KV. */
+    private GenerateRequest continuation(GenerateRequest request, RemotePrefill.Result p) {
+        int[] seq = Arrays.copyOf(request.promptTokens(), request.promptLength() + 1);
+        seq[request.promptLength()] = p.first().tokenIds()[0];
+        StopConditions s = request.stop();
+        prefillWorkerId = p.workerId();
+        preface.clear();
+        preface.add(p.first());
+        return new GenerateRequest(
+                request.requestId(),
+                seq,
+                request.sampling(),
+                new StopConditions(s.maxTokens() - 1, s.stopTokenIds(), s.ignoreEos(), Math.max(0, s.minTokens() - 1)),
+                request.cacheSalt(),
+                null,
+                p.kvTransferParams());
+    }
+
+    /**
+     * Waits for the decoder's first item: it says how much of the prompt's KV arrived (the response headers name
+     * it) before any token. Cached tokens are the larger of the prefill worker's and the decoder's own cache.
+     */
+    private void awaitKv(RemotePrefill.Result p) {
+        Object first;
+        try {
+            first = deltas.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            generation.cancel();
+            throw ApiException.unavailable("interrupted while the decoder loaded the prompt's KV");
+        }
+        if (first == null) {
+            generation.cancel();
+            throw ApiException.unavailable(
+                    "No answer from the decode worker within " + timeout.toMillis() + " ms; the request was cancelled");
+        }
+        int prefillCached = p.first().usage() == null ? 0 : p.first().usage().cachedPromptTokens();
+        if (first instanceof TokenDelta d && d.usage() != null) {
+            kvTransferredTokens = d.usage().kvTransferredTokens();
+            cachedPromptTokens =
+                    Math.min(prompt.length, Math.max(prefillCached, d.usage().cachedPromptTokens()));
+        } else {
+            cachedPromptTokens = prefillCached;
+        }
+        preface.add(first);
+    }
+
+    private static final Generation NO_GENERATION = new Generation() {
+        @Override
+        public String requestId() {
+            return "";
+        }
+
+        @Override
+        public void cancel() {}
+    };
 
     private int[] sequenceSoFar() {
         int[] s = Arrays.copyOf(prompt, prompt.length + generated.size());
@@ -217,7 +330,8 @@ final class GenerationCall {
             while (true) {
                 // The timeout bounds the wait for the next delta (as FrontendConfig documents), not the whole
                 // generation: a long answer that keeps streaming is never cut off by it.
-                Object item = deltas.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+                Object item =
+                        preface.isEmpty() ? deltas.poll(timeout.toNanos(), TimeUnit.NANOSECONDS) : preface.pollFirst();
                 if (item == null) {
                     throw ApiException.unavailable(
                             "No token arrived within " + timeout.toMillis() + " ms; the request was cancelled");

@@ -37,6 +37,8 @@ public final class OpenAiService {
     }
 
     public static final String WORKER_HEADER = "x-tandem-worker-id";
+    public static final String PREFILL_WORKER_HEADER = "x-tandem-prefill-worker-id";
+    public static final String KV_TRANSFERRED_HEADER = "x-tandem-kv-transferred-tokens";
 
     private final WorkerPool pool;
     private final Router router;
@@ -143,7 +145,20 @@ public final class OpenAiService {
                 router,
                 pool,
                 config.requestTimeout(),
-                config.migrationLimit());
+                config.migrationLimit(),
+                config.disaggregation());
+    }
+
+    /**
+     * The routing headers of a started call: the decoding worker, and with disaggregation the prefill worker and how
+     * many prompt tokens' KV the decoder received instead of computing.
+     */
+    static void routingHeaders(ResponseChannel channel, GenerationCall call, String workerId) {
+        channel.header(WORKER_HEADER, workerId);
+        if (call.prefillWorkerId() != null) {
+            channel.header(PREFILL_WORKER_HEADER, call.prefillWorkerId());
+        }
+        channel.header(KV_TRANSFERRED_HEADER, String.valueOf(call.kvTransferredTokens()));
     }
 
     static String newId() {

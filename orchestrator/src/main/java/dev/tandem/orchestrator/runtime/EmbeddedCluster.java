@@ -47,13 +47,71 @@ public final class EmbeddedCluster implements AutoCloseable {
             double speedup,
             Map<String, String> options,
             boolean kvEvents,
-            List<Map<String, String>> workerOptions) {
+            List<Map<String, String>> workerOptions,
+            int prefillWorkers,
+            int decodeWorkers,
+            KvConnectorSettings kvConnectors) {
 
         public Settings {
             workerOptions = List.copyOf(workerOptions);
+            if (prefillWorkers < 0 || decodeWorkers < 0) {
+                throw new IllegalArgumentException("--prefill-workers and --decode-workers must be >= 0");
+            }
+            if ((prefillWorkers > 0) != (decodeWorkers > 0)) {
+                throw new IllegalArgumentException("--prefill-workers and --decode-workers go together");
+            }
+            if (prefillWorkers > 0) {
+                workers = prefillWorkers + decodeWorkers;
+            }
             if (!workerOptions.isEmpty() && workerOptions.size() != workers) {
                 throw new IllegalArgumentException("one entry of worker options per worker");
             }
+        }
+
+        public Settings(
+                FrontendConfig frontend,
+                int workers,
+                String engine,
+                String model,
+                String router,
+                int blockSize,
+                int kvBlocks,
+                double speedup,
+                Map<String, String> options,
+                boolean kvEvents,
+                List<Map<String, String>> workerOptions) {
+            this(
+                    frontend,
+                    workers,
+                    engine,
+                    model,
+                    router,
+                    blockSize,
+                    kvBlocks,
+                    speedup,
+                    options,
+                    kvEvents,
+                    workerOptions,
+                    0,
+                    0,
+                    KvConnectorSettings.PEER_ONLY);
+        }
+
+        /** Worker {@code i}'s role: prefill workers first, then decode workers; all aggregated without a split. */
+        String roleOf(int i) {
+            if (prefillWorkers == 0) {
+                return "agg";
+            }
+            return i < prefillWorkers ? "prefill" : "decode";
+        }
+
+        /** Worker {@code i}'s instance id. */
+        String idOf(int i) {
+            return switch (roleOf(i)) {
+                case "prefill" -> "prefill-" + i;
+                case "decode" -> "decode-" + (i - prefillWorkers);
+                default -> "worker-" + i;
+            };
         }
 
         public Settings(
@@ -97,6 +155,9 @@ public final class EmbeddedCluster implements AutoCloseable {
     private final Discovery discovery;
     private final EventPlane events;
     private final List<WorkerHost> hosts = new ArrayList<>();
+    /** Each worker's KV transfer server (the embedded request plane is in-process; peer transfers use gRPC). */
+    private final List<dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer> transferServers = new ArrayList<>();
+
     private final WorkerPool pool;
     private final Router router;
     private final Frontend frontend;
@@ -114,8 +175,9 @@ public final class EmbeddedCluster implements AutoCloseable {
         List<Engine> engines = new ArrayList<>();
         try {
             for (int i = 0; i < s.workers(); i++) {
-                String id = "worker-" + i;
-                engines.add(provider.create(EngineConfig.builder()
+                String id = s.idOf(i);
+                var connector = s.kvConnectors().create(id);
+                Engine engine = provider.create(EngineConfig.builder()
                         .workerId(id)
                         .model(s.model())
                         .blockSize(s.blockSize())
@@ -123,10 +185,21 @@ public final class EmbeddedCluster implements AutoCloseable {
                         .speedup(s.speedup())
                         .kvEvents(s.kvEvents() ? WorkerHost.eventSink(events, ns, id) : KvEventSink.NONE)
                         .options(s.optionsOf(i))
-                        .build()));
+                        .kvConnector(connector)
+                        .build());
+                engines.add(engine);
+                if (connector != null && !engine.info().capabilities().disaggregation()) {
+                    connector.close(); // an engine that moves no KV blocks (sim, external) left it unused
+                } else if (connector != null && !connector.services().isEmpty()) {
+                    var server = dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer.start(
+                            null, "127.0.0.1", 0, connector.services());
+                    transferServers.add(server);
+                    connector.advertise(server.address());
+                }
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             engines.forEach(Engine::close);
+            transferServers.forEach(dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer::close);
             events.close();
             discovery.close();
             throw e;
@@ -139,9 +212,10 @@ public final class EmbeddedCluster implements AutoCloseable {
                 ? new Router(policy)
                 : Router.approximate(policy, Clock.system(), ApproximateIndex.DEFAULT_TTL, s.kvBlocks());
         for (int i = 0; i < engines.size(); i++) {
-            String id = "worker-" + i;
+            String id = s.idOf(i);
             String address = plane.bind(id, engines.get(i));
-            hosts.add(WorkerHost.start(ns, id, engines.get(i), address, discovery, events, Duration.ofSeconds(10)));
+            hosts.add(WorkerHost.start(
+                    ns, id, engines.get(i), address, discovery, events, Duration.ofSeconds(10), s.roleOf(i)));
         }
         frontend = Frontend.start(s.frontend(), ns, s.blockSize(), router, discovery, events, plane::connect, null);
         pool = frontend.pool();
@@ -186,6 +260,7 @@ public final class EmbeddedCluster implements AutoCloseable {
             frontend.close();
         }
         hosts.forEach(WorkerHost::close);
+        transferServers.forEach(dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer::close);
         events.close();
         discovery.close();
     }

@@ -108,8 +108,25 @@ public final class WorkerHost implements AutoCloseable {
             EventPlane events,
             Duration ttl)
             throws IOException {
-        return start(namespace, instanceId, engine, address, discovery, events, discovery.grantLease(ttl), ttl);
+        return start(namespace, instanceId, engine, address, discovery, events, discovery.grantLease(ttl), ttl, "agg");
     }
+
+    /** As {@link #start(String, String, Engine, String, Discovery, EventPlane, Duration)}, in {@code role}. */
+    public static WorkerHost start(
+            String namespace,
+            String instanceId,
+            Engine engine,
+            String address,
+            Discovery discovery,
+            EventPlane events,
+            Duration ttl,
+            String role)
+            throws IOException {
+        return start(namespace, instanceId, engine, address, discovery, events, discovery.grantLease(ttl), ttl, role);
+    }
+
+    /** The roles of DESIGN.md: aggregated (prefill and decode), prefill only, decode only. */
+    public static final java.util.List<String> ROLES = java.util.List.of("agg", "prefill", "decode");
 
     /**
      * Registers {@code engine} under an existing lease (whose id may have named the instance), granted with
@@ -125,14 +142,40 @@ public final class WorkerHost implements AutoCloseable {
             Lease lease,
             Duration ttl)
             throws IOException {
+        return start(namespace, instanceId, engine, address, discovery, events, lease, ttl, "agg");
+    }
+
+    /**
+     * Registers {@code engine} in {@code role} ({@link #ROLES}) under an existing lease; a prefill or decode role
+     * needs an engine that can transfer KV.
+     */
+    public static WorkerHost start(
+            String namespace,
+            String instanceId,
+            Engine engine,
+            String address,
+            Discovery discovery,
+            EventPlane events,
+            Lease lease,
+            Duration ttl,
+            String role)
+            throws IOException {
         EngineInfo info = engine.info();
+        if (!ROLES.contains(role)) {
+            throw new IllegalArgumentException("--role must be one of " + ROLES + ", not '" + role + "'");
+        }
+        if (!role.equals("agg") && !info.capabilities().disaggregation()) {
+            throw new IllegalArgumentException(
+                    "--role " + role + " needs an engine that can transfer KV; this one cannot");
+        }
         ModelCard card = ModelCard.newBuilder()
                 .setModel(info.modelName())
                 .setInstanceId(instanceId)
                 .setBlockSize(info.blockSize())
                 .setContextLength(info.contextLength())
                 .setKvBlocks(info.kvBlocks())
-                .setRole("agg")
+                .setRole(role)
+                .setKvTransfer(info.capabilities().disaggregation())
                 .setAddress(address)
                 .setVocabSize(info.vocabSize())
                 .setSource(engineSource(engine))

@@ -24,10 +24,24 @@ public final class GrpcWorkerServer implements AutoCloseable {
 
     /** Binds {@code host:port} (0 = ephemeral) and starts serving {@code engine}. */
     public static GrpcWorkerServer start(Engine engine, String host, int port) throws IOException {
-        Server s = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .addService(new GrpcWorkerService(engine))
-                .maxInboundMessageSize(64 << 20)
+        return start(engine, host, port, java.util.List.of());
+    }
+
+    /**
+     * Binds {@code host:port} and serves {@code engine}'s request plane (unless null) and {@code services} beside it
+     * (a KV connector's transfer service).
+     */
+    public static GrpcWorkerServer start(
+            Engine engine, String host, int port, java.util.List<io.grpc.BindableService> services) throws IOException {
+        NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .executor(Executors.newVirtualThreadPerTaskExecutor());
+        if (engine != null) {
+            b.addService(new GrpcWorkerService(engine));
+        }
+        services.forEach(b::addService);
+        Server s = b.maxInboundMessageSize(64 << 20)
+                // KV transfers stream megabytes: a window larger than the 1 MiB default keeps the link busy.
+                .flowControlWindow(4 << 20)
                 // Frontends ping every CLIENT_KEEPALIVE to keep quiet streams alive through idle-connection
                 // reapers; a server that permits fewer pings (gRPC's default: one per 5 minutes) answers them with
                 // GOAWAY too_many_pings and every stream on the connection dies.

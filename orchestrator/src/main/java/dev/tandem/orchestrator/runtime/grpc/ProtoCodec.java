@@ -59,6 +59,9 @@ final class ProtoCodec {
         } else if (r.textPrompt() != null) {
             b.setPromptText(r.textPrompt().text());
         }
+        if (r.kvTransferParams() != null) {
+            b.setKvTransferParams(r.kvTransferParams());
+        }
         return b.build();
     }
 
@@ -90,7 +93,13 @@ final class ProtoCodec {
                     .toList());
         }
         return new GenerateRequest(
-                p.getRequestId(), prompt, sampling, stop, p.getCacheSalt().isEmpty() ? null : p.getCacheSalt(), text);
+                p.getRequestId(),
+                prompt,
+                sampling,
+                stop,
+                p.getCacheSalt().isEmpty() ? null : p.getCacheSalt(),
+                text,
+                p.hasKvTransferParams() ? p.getKvTransferParams() : null);
     }
 
     static dev.tandem.api.proto.TokenDelta toProto(TokenDelta d) {
@@ -126,7 +135,11 @@ final class ProtoCodec {
             b.setUsage(dev.tandem.api.proto.Usage.newBuilder()
                     .setPromptTokens(u.promptTokens())
                     .setCachedPromptTokens(u.cachedPromptTokens())
-                    .setCompletionTokens(u.completionTokens()));
+                    .setCompletionTokens(u.completionTokens())
+                    .setKvTransferredTokens(u.kvTransferredTokens()));
+        }
+        if (d.kvTransferParams() != null) {
+            b.setKvTransferParams(d.kvTransferParams());
         }
         return b.build();
     }
@@ -145,7 +158,11 @@ final class ProtoCodec {
         };
         var u = p.getUsage();
         Usage usage = p.hasUsage()
-                ? new Usage(u.getPromptTokens(), u.getCachedPromptTokens(), u.getCompletionTokens())
+                ? new Usage(
+                        u.getPromptTokens(),
+                        u.getCachedPromptTokens(),
+                        u.getCompletionTokens(),
+                        u.getKvTransferredTokens())
                 : null;
         java.util.List<dev.tandem.api.engine.TokenLogprob> logprobs = null;
         if (p.getLogprobsCount() > 0) {
@@ -164,7 +181,13 @@ final class ProtoCodec {
         if (reason == null) {
             return new TokenDelta(ids, null, usage, logprobs, text);
         }
-        return new TokenDelta(ids, reason, usage == null ? new Usage(0, 0, 0) : usage, logprobs, text);
+        return new TokenDelta(
+                ids,
+                reason,
+                usage == null ? new Usage(0, 0, 0) : usage,
+                logprobs,
+                text,
+                p.hasKvTransferParams() ? p.getKvTransferParams() : null);
     }
 
     static KvState toProto(KvStateDump d) {
