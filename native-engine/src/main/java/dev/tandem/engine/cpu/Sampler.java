@@ -12,7 +12,16 @@ import java.util.SplittableRandom;
  */
 final class Sampler {
 
-    private final SplittableRandom seeds = new SplittableRandom();
+    private final SplittableRandom seeds;
+
+    public Sampler() {
+        this(new SplittableRandom());
+    }
+
+    /** A sampler whose unseeded requests draw from generators split off {@code seeds} (reproducible in tests). */
+    Sampler(SplittableRandom seeds) {
+        this.seeds = seeds;
+    }
 
     int sample(float[] logits, int vocab, Sequence seq) {
         SamplingParams p = seq.request().sampling();
