@@ -9,9 +9,6 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
 /**
@@ -51,88 +48,92 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
                     .asRuntimeException());
             return;
         }
-        Readiness ready = new Readiness(call);
-        try {
-            int layers = store.layout().layers();
-            int bytes = Math.toIntExact(2 * store.layout().bytesPerLayerHalf());
-            boolean first = true;
-            for (int index : request.getBlockIndexesList()) {
-                if (index < 0 || index >= t.blockIds.length) {
-                    call.onError(Status.OUT_OF_RANGE
-                            .withDescription("block index " + index + " of " + t.blockIds.length)
-                            .asRuntimeException());
-                    return;
-                }
-                CRC32C crc = new CRC32C();
-                for (int layer = 0; layer < layers; layer++) {
+        Producer producer = new Producer(call, store, t, request);
+        call.setOnCancelHandler(producer::cancelled);
+        call.setOnReadyHandler(producer::drain);
+        producer.drain();
+    }
+
+    /**
+     * Writes a transfer's messages while the call is ready, from gRPC's callbacks (serialized per call): never
+     * blocking a thread, so the transport's onReady signal is what paces it.
+     */
+    private final class Producer {
+        private final ServerCallStreamObserver<KvBlockData> call;
+        private final KvBlockStore store;
+        private final HeldTransfer transfer;
+        private final KvPullRequest request;
+        private final int layers;
+        private final int bytes;
+        private final CRC32C crc = new CRC32C();
+        private int next; // index into the request's block indexes
+        private int layer;
+        private boolean ended;
+
+        Producer(ServerCallStreamObserver<KvBlockData> call, KvBlockStore store, HeldTransfer t, KvPullRequest r) {
+            this.call = call;
+            this.store = store;
+            this.transfer = t;
+            this.request = r;
+            this.layers = store.layout().layers();
+            this.bytes = Math.toIntExact(2 * store.layout().bytesPerLayerHalf());
+        }
+
+        void drain() {
+            if (ended) {
+                return;
+            }
+            try {
+                while (call.isReady() && next < request.getBlockIndexesCount()) {
+                    int index = request.getBlockIndexes(next);
+                    if (index < 0 || index >= transfer.blockIds.length) {
+                        end(Status.OUT_OF_RANGE.withDescription(
+                                "block index " + index + " of " + transfer.blockIds.length));
+                        return;
+                    }
                     byte[] data = new byte[bytes];
-                    store.readBlockLayer(t.blockIds[index], layer, MemorySegment.ofArray(data));
+                    store.readBlockLayer(transfer.blockIds[index], layer, MemorySegment.ofArray(data));
                     crc.update(data);
                     KvBlockData.Builder m = KvBlockData.newBuilder()
                             .setBlockIndex(index)
                             .setLayer(layer)
                             .setData(UnsafeByteOperations.unsafeWrap(data));
-                    if (layer == layers - 1) {
-                        m.setBlockCrc32C((int) crc.getValue());
-                    }
-                    if (first) {
+                    if (next == 0 && layer == 0) {
                         m.setLayout(Layouts.toProto(store.layout()));
-                        first = false;
                     }
-                    if (!ready.await()) {
-                        return; // the receiver went away or its deadline passed
+                    if (++layer == layers) {
+                        m.setBlockCrc32C((int) crc.getValue());
+                        crc.reset();
+                        layer = 0;
+                        next++;
                     }
                     call.onNext(m.build());
                 }
-            }
-            call.onCompleted();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            call.onError(Status.CANCELLED.asRuntimeException());
-        } catch (RuntimeException e) {
-            call.onError(Status.INTERNAL
-                    .withDescription(String.valueOf(e.getMessage()))
-                    .asRuntimeException());
-        } finally {
-            connector.finishStreaming(request.getTransferId(), t);
-        }
-    }
-
-    /** Waits for the call to accept another message (or to be cancelled). */
-    private static final class Readiness {
-        private final ServerCallStreamObserver<?> call;
-        private final ReentrantLock lock = new ReentrantLock();
-        private final Condition changed = lock.newCondition();
-        private volatile boolean cancelled;
-
-        Readiness(ServerCallStreamObserver<?> call) {
-            this.call = call;
-            call.setOnReadyHandler(this::signal);
-            call.setOnCancelHandler(() -> {
-                cancelled = true;
-                signal();
-            });
-        }
-
-        private void signal() {
-            lock.lock();
-            try {
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        boolean await() throws InterruptedException {
-            lock.lock();
-            try {
-                while (!cancelled && !call.isReady()) {
-                    // A bounded wait re-checks the state even if a signal raced the check.
-                    changed.await(50, TimeUnit.MILLISECONDS);
+                if (next == request.getBlockIndexesCount()) {
+                    end(null);
                 }
-                return !cancelled;
+            } catch (RuntimeException e) {
+                end(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())));
+            }
+        }
+
+        void cancelled() {
+            if (!ended) {
+                ended = true;
+                connector.finishStreaming(request.getTransferId(), transfer);
+            }
+        }
+
+        private void end(Status error) {
+            ended = true;
+            try {
+                if (error == null) {
+                    call.onCompleted();
+                } else {
+                    call.onError(error.asRuntimeException());
+                }
             } finally {
-                lock.unlock();
+                connector.finishStreaming(request.getTransferId(), transfer);
             }
         }
     }

@@ -164,7 +164,9 @@ class PeerKvConnectorTest {
             if (m.getBlockIndex() == 1 && m.getLayer() == 2 && flipped.getAndIncrement() == 0) {
                 byte[] data = m.getData().toByteArray();
                 data[5] ^= 0x40;
-                return m.toBuilder().setData(com.google.protobuf.ByteString.copyFrom(data)).build();
+                return m.toBuilder()
+                        .setData(com.google.protobuf.ByteString.copyFrom(data))
+                        .build();
             }
             return m;
         }));
@@ -203,7 +205,9 @@ class PeerKvConnectorTest {
             other.close();
         }
         // and the sender itself refuses a pull that names another layout
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext()
+                .build();
         try {
             var it = KvTransferGrpc.newBlockingStub(ch)
                     .pull(KvPullRequest.newBuilder()
@@ -232,12 +236,13 @@ class PeerKvConnectorTest {
     void aPrefillThatStoppedOrWasCancelledHoldsNothing() throws Exception {
         start(Duration.ofSeconds(30));
         for (FinishReason r : new FinishReason[] {FinishReason.STOP, FinishReason.CANCELLED, FinishReason.ERROR}) {
-            FinishedRequest f = sender.requestFinished(
-                    request("p", 8, "{\"do_remote_decode\":true}"), r, new int[] {3, 7});
+            FinishedRequest f =
+                    sender.requestFinished(request("p", 8, "{\"do_remote_decode\":true}"), r, new int[] {3, 7});
             assertThat(f.holdBlocks()).isFalse();
             assertThat(f.kvTransferParams()).isNull();
         }
-        assertThat(sender.requestFinished(request("p", 8, null), FinishReason.LENGTH, new int[] {3, 7}).holdBlocks())
+        assertThat(sender.requestFinished(request("p", 8, null), FinishReason.LENGTH, new int[] {3, 7})
+                        .holdBlocks())
                 .isFalse();
     }
 

@@ -168,7 +168,8 @@ class TierConnectorTest {
         assertThat(m.async()).isTrue();
         tiers.afterAllocation(r, new int[] {20, 21, 22}, 0, 3 * LAYOUT.blockSize());
         assertThat(awaitLoad("r")).isEmpty();
-        assertThat(holdsPattern(20, 1) && holdsPattern(21, 2) && holdsPattern(22, 3)).isTrue();
+        assertThat(holdsPattern(20, 1) && holdsPattern(21, 2) && holdsPattern(22, 3))
+                .isTrue();
     }
 
     @Test
