@@ -19,6 +19,9 @@ import java.util.zip.CRC32C;
  */
 final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
 
+    /** Bytes the sender keeps queued for the transport, at most (plus one message). */
+    static final int SEND_BUFFER_BYTES = 2 << 20;
+
     private final PeerKvConnector connector;
 
     KvTransferService(PeerKvConnector connector) {
@@ -50,6 +53,9 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
         }
         Producer producer = new Producer(call, store, t, request);
         call.setOnCancelHandler(producer::cancelled);
+        // gRPC's default readiness threshold (32 KiB) is below one message: every message would wait for the last
+        // to leave before the next is made. A few messages' worth keeps the socket busy and still bounds the memory.
+        call.setOnReadyThreshold(SEND_BUFFER_BYTES);
         call.setOnReadyHandler(producer::drain);
         producer.drain();
     }
@@ -91,13 +97,10 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
                                 "block index " + index + " of " + transfer.blockIds.length));
                         return;
                     }
-                    byte[] data = new byte[bytes];
-                    store.readBlockLayer(transfer.blockIds[index], layer, MemorySegment.ofArray(data));
-                    crc.update(data);
                     KvBlockData.Builder m = KvBlockData.newBuilder()
                             .setBlockIndex(index)
                             .setLayer(layer)
-                            .setData(UnsafeByteOperations.unsafeWrap(data));
+                            .setData(layerBytes(transfer.blockIds[index], layer));
                     if (next == 0 && layer == 0) {
                         m.setLayout(Layouts.toProto(store.layout()));
                     }
@@ -115,6 +118,26 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
             } catch (RuntimeException e) {
                 end(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())));
             }
+        }
+
+        /**
+         * The layer's bytes, checksummed: views of the store when it gives them (held blocks are not written while
+         * streamed, so the transport reads them in place), else a copy.
+         */
+        private com.google.protobuf.ByteString layerBytes(int block, int layer) {
+            java.nio.ByteBuffer[] views = store.layerViews(block, layer);
+            if (views == null) {
+                byte[] data = new byte[bytes];
+                store.readBlockLayer(block, layer, MemorySegment.ofArray(data));
+                crc.update(data);
+                return UnsafeByteOperations.unsafeWrap(data);
+            }
+            com.google.protobuf.ByteString out = com.google.protobuf.ByteString.EMPTY;
+            for (java.nio.ByteBuffer v : views) {
+                crc.update(v.duplicate());
+                out = out.concat(UnsafeByteOperations.unsafeWrap(v));
+            }
+            return out;
         }
 
         void cancelled() {

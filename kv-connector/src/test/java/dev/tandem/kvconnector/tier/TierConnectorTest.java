@@ -7,7 +7,7 @@ import dev.tandem.api.kv.connector.ConnectorRequest;
 import dev.tandem.api.kv.connector.KvConnectorContext;
 import dev.tandem.api.kv.connector.KvLayout;
 import dev.tandem.api.kv.connector.MatchedTokens;
-import dev.tandem.kvconnector.MemoryKvBlockStore;
+import dev.tandem.api.kv.connector.MemoryKvBlockStore;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

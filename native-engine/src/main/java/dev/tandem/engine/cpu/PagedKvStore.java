@@ -100,6 +100,25 @@ final class PagedKvStore implements KvBlockStore {
         MemorySegment.copy(src, LE_FLOAT, (long) run * Float.BYTES, values[layer], base, run);
     }
 
+    @Override
+    public java.nio.ByteBuffer[] layerViews(int block, int layer) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            return null; // the layout is little-endian: a big-endian host copies (and swaps) instead
+        }
+        int run = kvHeads * blockSize * headDim;
+        int base = blockBase(block, 0);
+        return new java.nio.ByteBuffer[] {
+            MemorySegment.ofArray(keys[layer])
+                    .asSlice((long) base * Float.BYTES, (long) run * Float.BYTES)
+                    .asByteBuffer()
+                    .asReadOnlyBuffer(),
+            MemorySegment.ofArray(values[layer])
+                    .asSlice((long) base * Float.BYTES, (long) run * Float.BYTES)
+                    .asByteBuffer()
+                    .asReadOnlyBuffer()
+        };
+    }
+
     private void checkLayer(int block, int layer, MemorySegment segment, int run) {
         if (block < 0 || block >= blocks || layer < 0 || layer >= keys.length) {
             throw new IndexOutOfBoundsException("block " + block + " layer " + layer);

@@ -26,4 +26,14 @@ public interface KvBlockStore {
 
     /** Copies {@code src} (keys then values of one layer) into layer {@code layer} of block {@code block}. */
     void writeBlockLayer(int block, int layer, MemorySegment src);
+
+    /**
+     * Read-only views of layer {@code layer} of block {@code block} in the layout's byte order (keys, then values:
+     * their concatenation is what {@link #readBlockLayer} copies), so a sender can hand the bytes to the transport
+     * without copying them first; null when the store cannot give views (then callers copy). Valid while the block
+     * is not written.
+     */
+    default java.nio.ByteBuffer[] layerViews(int block, int layer) {
+        return null;
+    }
 }

@@ -1,7 +1,5 @@
-package dev.tandem.kvconnector;
+package dev.tandem.api.kv.connector;
 
-import dev.tandem.api.kv.connector.KvBlockStore;
-import dev.tandem.api.kv.connector.KvLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -69,6 +67,11 @@ public final class MemoryKvBlockStore implements KvBlockStore, AutoCloseable {
     public void writeBlockLayer(int block, int layer, MemorySegment src) {
         MemorySegment l = layer(block, layer);
         MemorySegment.copy(src, 0, l, 0, l.byteSize());
+    }
+
+    @Override
+    public java.nio.ByteBuffer[] layerViews(int block, int layer) {
+        return new java.nio.ByteBuffer[] {layer(block, layer).asByteBuffer().asReadOnlyBuffer()};
     }
 
     @Override
