@@ -44,10 +44,11 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
                     .asRuntimeException());
             return;
         }
-        HeldTransfer t = connector.startStreaming(request.getTransferId());
+        HeldTransfer t = connector.startStreaming(request.getTransferId(), request.getBlockIndexesList());
         if (t == null) {
             call.onError(Status.NOT_FOUND
-                    .withDescription("no KV transfer " + request.getTransferId() + " here (expired or pulled)")
+                    .withDescription("no KV transfer " + request.getTransferId()
+                            + " here, or those blocks were pulled already (expired or pulled)")
                     .asRuntimeException());
             return;
         }
@@ -143,7 +144,7 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
         void cancelled() {
             if (!ended) {
                 ended = true;
-                connector.finishStreaming(request.getTransferId(), transfer);
+                connector.finishStreaming(request.getTransferId(), transfer, false);
             }
         }
 
@@ -156,7 +157,7 @@ final class KvTransferService extends KvTransferGrpc.KvTransferImplBase {
                     call.onError(error.asRuntimeException());
                 }
             } finally {
-                connector.finishStreaming(request.getTransferId(), transfer);
+                connector.finishStreaming(request.getTransferId(), transfer, error == null);
             }
         }
     }

@@ -77,11 +77,7 @@ final class LayerReader implements MethodDescriptor.Marshaller<LayerReader.Layer
                             throw new IllegalStateException(
                                     "unexpected block " + index + " layer " + layer + " of " + bytes + " bytes");
                         }
-                        if (in.readNBytes(staging, 0, bytes) != bytes) {
-                            throw new IllegalStateException("truncated KV message");
-                        }
-                        crc.update(staging, 0, bytes);
-                        store.writeBlockLayer(localBlocks[index - first], layer, MemorySegment.ofArray(staging));
+                        readLayer(in, localBlocks[index - first], layer, bytes);
                     }
                     case 4 -> {
                         blockCrc = fixed32(in);
@@ -102,6 +98,42 @@ final class LayerReader implements MethodDescriptor.Marshaller<LayerReader.Layer
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Copies a layer's {@code bytes} from the transport into its block: straight from the transport's buffers into
+     * the store's memory when both allow views (one copy), else through the staging buffer (two).
+     */
+    private void readLayer(InputStream in, int block, int layer, int bytes) throws IOException {
+        MemorySegment[] dst = store.writableLayerViews(block, layer);
+        if (dst != null && in instanceof io.grpc.HasByteBuffer hb && hb.byteBufferSupported()) {
+            int part = 0;
+            long at = 0;
+            int left = bytes;
+            while (left > 0) {
+                java.nio.ByteBuffer bb = hb.getByteBuffer();
+                if (bb == null || !bb.hasRemaining()) {
+                    throw new IllegalStateException("truncated KV message");
+                }
+                while (at == dst[part].byteSize()) {
+                    part++;
+                    at = 0;
+                }
+                int n = (int) Math.min(Math.min(bb.remaining(), left), dst[part].byteSize() - at);
+                java.nio.ByteBuffer slice = bb.slice(bb.position(), n);
+                crc.update(slice.duplicate());
+                MemorySegment.copy(MemorySegment.ofBuffer(slice), 0, dst[part], at, n);
+                in.skipNBytes(n);
+                at += n;
+                left -= n;
+            }
+            return;
+        }
+        if (in.readNBytes(staging, 0, bytes) != bytes) {
+            throw new IllegalStateException("truncated KV message");
+        }
+        crc.update(staging, 0, bytes);
+        store.writeBlockLayer(block, layer, MemorySegment.ofArray(staging));
     }
 
     /** A varint, or -1 at the end of the message when {@code eofOk}. */

@@ -133,29 +133,53 @@ public final class PeerKvConnector implements KvConnector {
         int[] local = new int[Math.max(0, last - first)];
         System.arraycopy(blockIds, first, local, 0, local.length);
         String requestId = request.requestId();
-        Thread.ofVirtual().name("kv-pull-" + requestId).start(() -> {
-            List<Integer> bad;
-            try {
-                bad = local.length == 0
-                        ? List.of()
-                        : PeerPull.pull(
-                                channel(p.address()), ctx.store(), p, first, last, local, pullTimeout.toMillis());
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "KV pull of " + requestId + " failed; recomputing", e);
-                bad = java.util.Arrays.stream(local).boxed().toList();
-            }
-            bytesPulled.addAndGet(
-                    (local.length - bad.size()) * ctx.store().layout().bytesPerBlock());
-            failed.addAll(bad);
-            received.add(requestId);
-            ctx.wakeup().run();
-        });
+        // A large transfer is split into contiguous stripes pulled at once over separate connections: one HTTP/2
+        // connection is one event-loop thread on each side.
+        long bytes = (long) local.length * ctx.store().layout().bytesPerBlock();
+        int stripes = (int) Math.max(1, Math.min(STRIPES, Math.min(local.length, bytes / STRIPE_MIN_BYTES)));
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(stripes);
+        for (int s = 0; s < stripes; s++) {
+            int from = first + (int) ((long) local.length * s / stripes);
+            int to = first + (int) ((long) local.length * (s + 1) / stripes);
+            int stripe = s;
+            Thread.ofVirtual().name("kv-pull-" + requestId + "-" + s).start(() -> {
+                int[] part = java.util.Arrays.copyOfRange(local, from - first, to - first);
+                List<Integer> bad;
+                try {
+                    bad = part.length == 0
+                            ? List.of()
+                            : PeerPull.pull(
+                                    channel(p.address(), stripe),
+                                    ctx.store(),
+                                    p,
+                                    from,
+                                    to,
+                                    part,
+                                    pullTimeout.toMillis());
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "KV pull of " + requestId + " failed; recomputing", e);
+                    bad = java.util.Arrays.stream(part).boxed().toList();
+                }
+                bytesPulled.addAndGet(
+                        (part.length - bad.size()) * ctx.store().layout().bytesPerBlock());
+                failed.addAll(bad);
+                if (left.decrementAndGet() == 0) {
+                    received.add(requestId);
+                    ctx.wakeup().run();
+                }
+            });
+        }
     }
 
-    private ManagedChannel channel(String address) {
+    /** Most connections one transfer is striped over, and the least bytes worth a stripe of its own. */
+    static final int STRIPES = 2;
+
+    static final long STRIPE_MIN_BYTES = 8L << 20;
+
+    private ManagedChannel channel(String address, int stripe) {
         return channels.computeIfAbsent(
-                address,
-                a -> NettyChannelBuilder.forTarget(a)
+                address + "#" + stripe,
+                a -> NettyChannelBuilder.forTarget(address)
                         .usePlaintext()
                         .flowControlWindow(4 << 20)
                         .maxInboundMessageSize(256 << 20)
@@ -195,20 +219,24 @@ public final class PeerKvConnector implements KvConnector {
                         .toJson());
     }
 
-    /** Claims a held transfer for one stream; null when it does not exist, expired or is being pulled. */
-    HeldTransfer startStreaming(String transferId) {
+    /**
+     * Claims blocks {@code indexes} of a held transfer for one stream; null when it does not exist, ended, or any of
+     * them was streamed already.
+     */
+    HeldTransfer startStreaming(String transferId, List<Integer> indexes) {
         HeldTransfer t = held.get(transferId);
-        return t != null && t.state.compareAndSet(HeldTransfer.HELD, HeldTransfer.STREAMING) ? t : null;
+        return t != null && t.claim(indexes) ? t : null;
     }
 
-    /** A stream of {@code t} ended: its blocks may be freed. */
-    void finishStreaming(String transferId, HeldTransfer t) {
-        t.state.set(HeldTransfer.DONE);
-        held.remove(transferId, t);
-        sent.add(t.requestId);
-        KvConnectorContext c = context;
-        if (c != null) {
-            c.wakeup().run();
+    /** A stream of {@code t} ended; when it was the last, the blocks may be freed. */
+    void finishStreaming(String transferId, HeldTransfer t, boolean completed) {
+        if (t.release(completed)) {
+            held.remove(transferId, t);
+            sent.add(t.requestId);
+            KvConnectorContext c = context;
+            if (c != null) {
+                c.wakeup().run();
+            }
         }
     }
 
@@ -217,7 +245,7 @@ public final class PeerKvConnector implements KvConnector {
         long now = System.nanoTime();
         for (var e : held.entrySet()) {
             HeldTransfer t = e.getValue();
-            if (now - t.expiresAtNanos > 0 && t.state.compareAndSet(HeldTransfer.HELD, HeldTransfer.DONE)) {
+            if (t.expire(now)) {
                 held.remove(e.getKey(), t);
                 sent.add(t.requestId);
                 LOG.log(System.Logger.Level.DEBUG, "KV transfer {0} expired unpulled", e.getKey());

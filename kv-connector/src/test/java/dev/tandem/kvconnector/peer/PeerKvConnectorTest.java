@@ -158,6 +158,50 @@ class PeerKvConnectorTest {
     }
 
     @Test
+    void aLargeTransferIsStripedOverTwoConnectionsAndArrivesWhole() throws Exception {
+        KvLayout big = new KvLayout(256, 4, 4, 16, "f32"); // 512 KiB blocks
+        senderStore = new MemoryKvBlockStore(big, 64);
+        receiverStore = new MemoryKvBlockStore(big, 64);
+        fill(senderStore, 3);
+        sender = new PeerKvConnector("prefill-0", Duration.ofSeconds(30), Duration.ofSeconds(20));
+        receiver = new PeerKvConnector("decode-0", Duration.ofSeconds(30), Duration.ofSeconds(20));
+        sender.register(new KvConnectorContext("prefill-0", senderStore, () -> {}));
+        receiver.register(new KvConnectorContext("decode-0", receiverStore, wakeups::release));
+        AtomicInteger streams = new AtomicInteger();
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .addService(ServerInterceptors.intercept(sender.services().getFirst(), new ServerInterceptor() {
+                    @Override
+                    public <Q, R> ServerCall.Listener<Q> interceptCall(
+                            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+                        streams.incrementAndGet();
+                        return next.startCall(call, headers);
+                    }
+                }))
+                .build()
+                .start();
+        sender.advertise("127.0.0.1:" + server.getPort());
+        int[] blocks = new int[64];
+        for (int i = 0; i < 64; i++) {
+            blocks[i] = 63 - i;
+        }
+        String params = hold(64 * 256, blocks);
+        int[] local = new int[64];
+        for (int i = 0; i < 64; i++) {
+            local[i] = i;
+        }
+        assertThat(pull(params, 64 * 256, local)).isEmpty();
+        assertThat(streams.get()).isEqualTo(2);
+        long bytes = big.bytesPerBlock();
+        for (int i = 0; i < 64; i++) {
+            MemorySegment a = senderStore.memory().asSlice((63 - i) * bytes, bytes);
+            MemorySegment b = receiverStore.memory().asSlice(i * bytes, bytes);
+            assertThat(a.mismatch(b)).as("block %d", i).isEqualTo(-1L);
+        }
+        assertThat(sentWithin(Duration.ofSeconds(5))).containsExactly("p");
+    }
+
+    @Test
     void aBlockCorruptedOnTheWireFailsItsChecksumAndOnlyItIsRecomputed() throws Exception {
         AtomicInteger flipped = new AtomicInteger();
         start(Duration.ofSeconds(30), rewriting(m -> {

@@ -119,6 +119,19 @@ final class PagedKvStore implements KvBlockStore {
         };
     }
 
+    @Override
+    public MemorySegment[] writableLayerViews(int block, int layer) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            return null;
+        }
+        int run = kvHeads * blockSize * headDim;
+        long base = (long) blockBase(block, 0) * Float.BYTES;
+        return new MemorySegment[] {
+            MemorySegment.ofArray(keys[layer]).asSlice(base, (long) run * Float.BYTES),
+            MemorySegment.ofArray(values[layer]).asSlice(base, (long) run * Float.BYTES)
+        };
+    }
+
     private void checkLayer(int block, int layer, MemorySegment segment, int run) {
         if (block < 0 || block >= blocks || layer < 0 || layer >= keys.length) {
             throw new IndexOutOfBoundsException("block " + block + " layer " + layer);

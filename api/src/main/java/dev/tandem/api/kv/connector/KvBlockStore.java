@@ -36,4 +36,13 @@ public interface KvBlockStore {
     default java.nio.ByteBuffer[] layerViews(int block, int layer) {
         return null;
     }
+
+    /**
+     * Writable views of layer {@code layer} of block {@code block} (keys, then values, in the layout's byte order),
+     * so a receiver can copy arriving bytes straight into place; null when the store cannot give them. For a block
+     * the caller owns (allocated to a request waiting for its load).
+     */
+    default MemorySegment[] writableLayerViews(int block, int layer) {
+        return null;
+    }
 }

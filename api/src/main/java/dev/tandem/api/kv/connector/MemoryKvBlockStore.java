@@ -75,6 +75,11 @@ public final class MemoryKvBlockStore implements KvBlockStore, AutoCloseable {
     }
 
     @Override
+    public MemorySegment[] writableLayerViews(int block, int layer) {
+        return new MemorySegment[] {layer(block, layer)};
+    }
+
+    @Override
     public void close() {
         arena.close();
     }
