@@ -51,7 +51,7 @@ public final class BuiltinEngine implements Engine {
         this.info = core.info();
         this.core = core;
         this.lastLoad = core.load(config.clock().nanos());
-        core.connectKv(() -> {
+        core.onKvTransfer(() -> {
             Thread t = thread;
             if (t != null) {
                 LockSupport.unpark(t);

@@ -41,25 +41,29 @@ public final class EngineCore implements SteppedEngine {
         this.scheduler = scheduler;
         this.backend = backend;
         this.events = events;
+        connectKv();
     }
 
+    /** Wakes whatever thread steps this core; set by the engine that runs it. */
+    private volatile Runnable wakeup = () -> {};
+
     /**
-     * Registers the scheduler's KV connector (if any) with this engine's KV store; {@code wakeup} wakes whatever
-     * thread steps this core, so a transfer that completes while it idles is applied at once.
-     *
-     * @throws IllegalStateException when the scheduler has a connector but the backend holds no KV
+     * Registers the scheduler's KV connector (if any) with this engine's KV store (null for a backend that holds no
+     * KV bytes, the sim: its connectors only account) and hands it to the backend.
      */
-    public void connectKv(Runnable wakeup) {
+    private void connectKv() {
         var connector = scheduler.connector();
         if (connector == null) {
             return;
         }
-        var store = backend.kvStore();
-        if (store == null) {
-            throw new IllegalStateException("the compute backend holds no KV blocks for a KV connector");
-        }
-        connector.register(new dev.tandem.api.kv.connector.KvConnectorContext(workerId, store, wakeup));
+        connector.register(
+                new dev.tandem.api.kv.connector.KvConnectorContext(workerId, backend.kvStore(), () -> wakeup.run()));
         backend.connect(connector);
+    }
+
+    /** Sets how a KV connector wakes the thread that steps this core when a transfer completes while it idles. */
+    public void onKvTransfer(Runnable wakeup) {
+        this.wakeup = wakeup;
     }
 
     /** Applies completed KV transfers (frees blocks peers have pulled) while the engine has nothing to step. */

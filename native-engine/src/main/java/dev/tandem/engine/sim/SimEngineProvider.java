@@ -68,7 +68,11 @@ public final class SimEngineProvider implements EngineProvider {
         return new EngineCore(
                 config.workerId(),
                 info,
-                new Scheduler(sc, info.eosTokenIds()),
+                new Scheduler(
+                        sc,
+                        new dev.tandem.engine.kv.KvBlockManager(sc.kvBlocks(), sc.blockSize()),
+                        info.eosTokenIds(),
+                        config.kvConnector()),
                 new SimComputeBackend(tokens, info.vocabSize(), info.contextLength()),
                 config.kvEvents());
     }

@@ -16,6 +16,7 @@ import dev.tandem.orchestrator.frontend.Json;
  * @param loadImbalance max ÷ mean prompt tokens routed per worker
  * @param preemptions sequences preempted (recomputed) over the run
  * @param wallSeconds real time the replay took
+ * @param goodput requests within the latency limits per second, and the disaggregation accounting
  */
 public record ReplayReport(
         String router,
@@ -32,7 +33,24 @@ public record ReplayReport(
         long preemptions,
         int blockSize,
         int kvBlocks,
-        double wallSeconds) {
+        double wallSeconds,
+        Goodput goodput) {
+
+    /**
+     * @param goodputReqS requests meeting both limits (all completed ones without limits) ÷ the time from the first
+     *     arrival to the last completion
+     * @param sloAttainment the share of completed requests meeting both limits
+     * @param slo the limits, or null
+     * @param kvTransferBytes KV bytes moved from prefill to decode workers
+     */
+    public record Goodput(
+            double goodputReqS,
+            double sloAttainment,
+            TraceReplay.Slo slo,
+            int prefillWorkers,
+            int decodeWorkers,
+            long kvTransferBytes,
+            long kvBytesPerToken) {}
 
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
@@ -51,6 +69,16 @@ public record ReplayReport(
         o.put("block_size", blockSize);
         o.put("kv_blocks", kvBlocks);
         o.put("wall_s", round(wallSeconds));
+        o.put("goodput_req_s", round(goodput.goodputReqS()));
+        o.put("slo_attainment", Math.round(goodput.sloAttainment() * 1e4) / 1e4);
+        if (goodput.slo() != null) {
+            o.put("ttft_slo_ms", goodput.slo().ttftMs());
+            o.put("itl_slo_ms", goodput.slo().itlMs());
+        }
+        o.put("prefill_workers", goodput.prefillWorkers());
+        o.put("decode_workers", goodput.decodeWorkers());
+        o.put("kv_transfer_bytes", goodput.kvTransferBytes());
+        o.put("kv_bytes_per_token", goodput.kvBytesPerToken());
         return o;
     }
 

@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
         description = "Replay a Mooncake-format trace through the router and N sim workers on a virtual clock.")
 public final class ReplayCommand implements Callable<Integer> {
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Mixin
     RouterOption router;
 
@@ -63,6 +66,48 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as one JSON object on the last stdout line.")
     boolean json;
 
+    @Option(
+            names = "--prefill-workers",
+            description = "Sim prefill workers (with --decode-workers, instead of --workers): disaggregated serving.")
+    Integer prefillWorkers;
+
+    @Option(names = "--decode-workers", description = "Sim decode workers (with --prefill-workers).")
+    Integer decodeWorkers;
+
+    @Option(
+            names = "--max-local-prefill-tokens",
+            defaultValue = "1000",
+            description = "Prompt tokens not cached on the decode worker above which a prompt is prefilled on a"
+                    + " prefill worker; 0: every prompt (default: ${DEFAULT-VALUE}).")
+    int maxLocalPrefillTokens;
+
+    @Option(
+            names = "--max-prefill-queue-tokens",
+            description = "A prefill worker with this many prefill tokens queued takes no more (default: 4 x the"
+                    + " engines' batched-token budget, 32768).")
+    Long maxPrefillQueueTokens;
+
+    @Option(
+            names = "--transfer-gb-per-s",
+            defaultValue = "64",
+            description = "KV transfer bandwidth in GB/s (1e9 bytes), as Dynamo's mocker (default: ${DEFAULT-VALUE}).")
+    double transferGbPerS;
+
+    @Option(
+            names = "--kv-bytes-per-token",
+            defaultValue = "131072",
+            description = "KV bytes per token moved (default: ${DEFAULT-VALUE}: an 8B Llama, 32 layers x 8 KV heads x"
+                    + " 128 x K and V x bf16).")
+    long kvBytesPerToken;
+
+    @Option(names = "--ttft-slo-ms", description = "Goodput counts requests with a time to first token at most this.")
+    Double ttftSloMs;
+
+    @Option(
+            names = "--itl-slo-ms",
+            description = "Goodput counts requests with a mean inter-token latency at most this.")
+    Double itlSloMs;
+
     @Override
     public Integer call() throws Exception {
         router.create(seed);
@@ -70,8 +115,28 @@ public final class ReplayCommand implements Callable<Integer> {
         System.err.printf(
                 "tandem: replaying %d requests on %d sim workers, router %s, time scale %s%n",
                 requests.size(), workers, router.name, timeScale);
+        if ((prefillWorkers == null) != (decodeWorkers == null)) {
+            throw new IllegalArgumentException("--prefill-workers and --decode-workers go together");
+        }
+        if (prefillWorkers != null && spec.commandLine().getParseResult().hasMatchedOption("--workers")) {
+            throw new IllegalArgumentException("--workers is not allowed with --prefill-workers/--decode-workers");
+        }
+        TraceReplay.Disagg disagg = prefillWorkers == null
+                ? null
+                : new TraceReplay.Disagg(
+                        prefillWorkers,
+                        decodeWorkers,
+                        maxLocalPrefillTokens,
+                        maxPrefillQueueTokens == null ? 4L * 8192 : maxPrefillQueueTokens,
+                        transferGbPerS,
+                        kvBytesPerToken);
+        TraceReplay.Slo slo = ttftSloMs == null && itlSloMs == null
+                ? null
+                : new TraceReplay.Slo(
+                        ttftSloMs == null ? Double.POSITIVE_INFINITY : ttftSloMs,
+                        itlSloMs == null ? Double.POSITIVE_INFINITY : itlSloMs);
         ReplayReport r = new TraceReplay(new TraceReplay.Settings(
-                        workers, router.name, timeScale, kvBlocks, blockSize, seed, !noKvEvents))
+                        workers, router.name, timeScale, kvBlocks, blockSize, seed, !noKvEvents, disagg, slo))
                 .run(requests);
         if (r.requests() != requests.size()) {
             System.err.printf("tandem: only %d of %d requests completed%n", r.requests(), requests.size());
@@ -85,7 +150,8 @@ public final class ReplayCommand implements Callable<Integer> {
                             + "  ITL ms   avg %.2f  p50 %.2f  p90 %.2f  p99 %.2f%n"
                             + "  E2E ms   avg %.1f  p50 %.1f  p90 %.1f  p99 %.1f%n"
                             + "  throughput %.1f tok/s, prefix hit rate %.4f, load imbalance %.3f, preemptions %d"
-                            + " (%.1f s wall)%n",
+                            + " (%.1f s wall)%n"
+                            + "  goodput %.2f req/s (SLO attainment %.3f), KV moved %d bytes%n",
                     r.router(),
                     r.workers(),
                     r.timeScale(),
@@ -107,7 +173,10 @@ public final class ReplayCommand implements Callable<Integer> {
                     r.prefixHitRate(),
                     r.loadImbalance(),
                     r.preemptions(),
-                    r.wallSeconds());
+                    r.wallSeconds(),
+                    r.goodput().goodputReqS(),
+                    r.goodput().sloAttainment(),
+                    r.goodput().kvTransferBytes());
         }
         return r.requests() == requests.size() ? 0 : 1;
     }
