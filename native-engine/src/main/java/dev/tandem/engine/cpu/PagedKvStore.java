@@ -100,25 +100,8 @@ final class PagedKvStore implements KvBlockStore {
         MemorySegment.copy(src, LE_FLOAT, (long) run * Float.BYTES, values[layer], base, run);
     }
 
-    @Override
-    public java.nio.ByteBuffer[] layerViews(int block, int layer) {
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            return null; // the layout is little-endian: a big-endian host copies (and swaps) instead
-        }
-        int run = kvHeads * blockSize * headDim;
-        int base = blockBase(block, 0);
-        return new java.nio.ByteBuffer[] {
-            MemorySegment.ofArray(keys[layer])
-                    .asSlice((long) base * Float.BYTES, (long) run * Float.BYTES)
-                    .asByteBuffer()
-                    .asReadOnlyBuffer(),
-            MemorySegment.ofArray(values[layer])
-                    .asSlice((long) base * Float.BYTES, (long) run * Float.BYTES)
-                    .asByteBuffer()
-                    .asReadOnlyBuffer()
-        };
-    }
-
+    // No layerViews: a view of a float[] is not a byte[]-backed buffer, which the protobuf sender needs; a sender
+    // copies a layer out instead (readBlockLayer). A receiver writes into these views directly.
     @Override
     public MemorySegment[] writableLayerViews(int block, int layer) {
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {

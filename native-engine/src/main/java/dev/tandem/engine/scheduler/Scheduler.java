@@ -384,7 +384,7 @@ public final class Scheduler {
                 finish(seq, reason, new int[] {token}, lp);
             }
         }
-        running.removeIf(q -> q.status == Sequence.Status.FINISHED);
+        running.removeIf(Sequence::isFinished);
     }
 
     /** Removes a sequence wherever it is and frees its blocks; the listener gets a CANCELLED final delta. */

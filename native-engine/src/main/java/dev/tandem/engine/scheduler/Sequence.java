@@ -84,6 +84,11 @@ public final class Sequence {
         return status;
     }
 
+    /** Ended for its caller (its blocks freed, or held for a peer). */
+    public boolean isFinished() {
+        return status == Status.FINISHED || status == Status.FINISHED_HOLDING_BLOCKS;
+    }
+
     public int promptLength() {
         return request.promptLength();
     }

@@ -254,6 +254,11 @@ public final class EmbeddedCluster implements AutoCloseable {
         return List.copyOf(hosts);
     }
 
+    /** The workers' KV transfer servers (one per worker whose engine transfers KV), in worker order. */
+    public List<dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer> transferServers() {
+        return List.copyOf(transferServers);
+    }
+
     @Override
     public void close() {
         if (frontend != null) {
