@@ -21,6 +21,8 @@ final class LayerReader implements MethodDescriptor.Marshaller<LayerReader.Layer
     /**
      * What one message said.
      *
+     * @param layer the first layer the message held
+     * @param bytes the bytes it held (a whole number of layers)
      * @param blockCrc the block's CRC-32C as sent (with {@code hasCrc}), and {@code computedCrc} what arrived
      */
     record Layer(
@@ -68,16 +70,21 @@ final class LayerReader implements MethodDescriptor.Marshaller<LayerReader.Layer
                     case 1 -> index = (int) varint(in, false);
                     case 2 -> layer = (int) varint(in, false);
                     case 3 -> {
+                        // One or more consecutive layers of the block, starting at 'layer'.
                         bytes = (int) varint(in, false);
-                        if (bytes != staging.length
+                        int count = bytes / staging.length;
+                        if (count < 1
+                                || bytes % staging.length != 0
                                 || index < first
                                 || index >= first + localBlocks.length
                                 || layer < 0
-                                || layer >= store.layout().layers()) {
+                                || layer + count > store.layout().layers()) {
                             throw new IllegalStateException(
                                     "unexpected block " + index + " layer " + layer + " of " + bytes + " bytes");
                         }
-                        readLayer(in, localBlocks[index - first], layer, bytes);
+                        for (int l = layer; l < layer + count; l++) {
+                            readLayer(in, localBlocks[index - first], l, staging.length);
+                        }
                     }
                     case 4 -> {
                         blockCrc = fixed32(in);

@@ -181,6 +181,12 @@ public final class PeerKvConnector implements KvConnector {
                 address + "#" + stripe,
                 a -> NettyChannelBuilder.forTarget(address)
                         .usePlaintext()
+                        // Netty reads at most 64 KiB per system call by default: KV streams read in larger pieces.
+                        .withOption(
+                                io.grpc.netty.shaded.io.netty.channel.ChannelOption.RCVBUF_ALLOCATOR,
+                                new io.grpc.netty.shaded.io.netty.channel.AdaptiveRecvByteBufAllocator(
+                                        64 << 10, 256 << 10, 1 << 20))
+                        .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_RCVBUF, 4 << 20)
                         .flowControlWindow(4 << 20)
                         .maxInboundMessageSize(256 << 20)
                         .build());

@@ -71,12 +71,13 @@ final class PeerPull {
                     }
                     first0 = false;
                 }
-                if (m.blockIndex() != expectIndex || m.layer() != expectLayer || m.bytes() != layerBytes) {
+                if (m.blockIndex() != expectIndex || m.layer() != expectLayer || m.bytes() % layerBytes != 0) {
                     throw new IllegalStateException("unexpected block " + m.blockIndex() + " layer " + m.layer()
                             + " (" + m.bytes() + " bytes); expected block " + expectIndex + " layer "
                             + expectLayer);
                 }
-                if (++expectLayer == layers) {
+                expectLayer += (int) (m.bytes() / layerBytes);
+                if (expectLayer == layers) {
                     if (m.hasCrc() && m.blockCrc() == m.computedCrc()) {
                         intact.set(expectIndex - first);
                     } else {

@@ -205,7 +205,7 @@ class PeerKvConnectorTest {
     void aBlockCorruptedOnTheWireFailsItsChecksumAndOnlyItIsRecomputed() throws Exception {
         AtomicInteger flipped = new AtomicInteger();
         start(Duration.ofSeconds(30), rewriting(m -> {
-            if (m.getBlockIndex() == 1 && m.getLayer() == 2 && flipped.getAndIncrement() == 0) {
+            if (m.getBlockIndex() == 1 && flipped.getAndIncrement() == 0) {
                 byte[] data = m.getData().toByteArray();
                 data[5] ^= 0x40;
                 return m.toBuilder()
@@ -223,17 +223,38 @@ class PeerKvConnectorTest {
 
     @Test
     void aSenderThatDiesMidTransferLeavesTheBlocksNotReceivedFailed() throws Exception {
+        // Blocks of two 1 MiB messages (4 layers of 512 KiB): the sender dies in the middle of block 1.
+        KvLayout big = new KvLayout(256, 4, 4, 64, "f32");
+        senderStore = new MemoryKvBlockStore(big, 8);
+        receiverStore = new MemoryKvBlockStore(big, 8);
+        fill(senderStore, 5);
+        sender = new PeerKvConnector("prefill-0", Duration.ofSeconds(30), Duration.ofSeconds(10));
+        receiver = new PeerKvConnector("decode-0", Duration.ofSeconds(30), Duration.ofSeconds(10));
+        sender.register(new KvConnectorContext("prefill-0", senderStore, () -> {}));
+        receiver.register(new KvConnectorContext("decode-0", receiverStore, wakeups::release));
         AtomicInteger messages = new AtomicInteger();
-        start(Duration.ofSeconds(30), rewriting(m -> {
-            if (messages.incrementAndGet() == 5) { // block 1, layer 1: the server goes away mid-stream
-                server.shutdownNow();
-            }
-            return m;
-        }));
-        String params = hold(12, new int[] {3, 7, 5});
-        Set<Integer> failed = pull(params, 12, new int[] {0, 1, 2});
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .addService(ServerInterceptors.intercept(sender.services().getFirst(), rewriting(m -> {
+                    if (messages.incrementAndGet() == 3) { // block 1, its first half
+                        server.shutdownNow();
+                    }
+                    return m;
+                })))
+                .build()
+                .start();
+        sender.advertise("127.0.0.1:" + server.getPort());
+        String params = sender.requestFinished(
+                        request("p", 3 * 256, "{\"do_remote_decode\":true}"), FinishReason.LENGTH, new int[] {3, 7, 5})
+                .kvTransferParams();
+        Set<Integer> failed = pull(params, 3 * 256, new int[] {0, 1, 2});
         assertThat(failed).contains(1, 2).doesNotContain(0);
-        assertSameBlock(3, 0);
+        long bytes = big.bytesPerBlock();
+        assertThat(senderStore
+                        .memory()
+                        .asSlice(3 * bytes, bytes)
+                        .mismatch(receiverStore.memory().asSlice(0, bytes)))
+                .isEqualTo(-1L);
     }
 
     @Test
@@ -292,7 +313,8 @@ class PeerKvConnectorTest {
 
     @Test
     void aSlowReceiverKeepsTheSendersBuffersBounded() throws Exception {
-        // 64 blocks x 4 layers of 64 KiB = 256 messages (16 MiB); the receiver takes two and then stops reading.
+        // 64 blocks of 512 KiB (4 layers of 128 KiB, one message per block) = 64 messages (32 MiB); the receiver
+        // takes two and then stops reading.
         KvLayout big = new KvLayout(256, 4, 4, 16, "f32");
         AtomicInteger produced = new AtomicInteger();
         senderStore = new MemoryKvBlockStore(big, 64);
@@ -343,16 +365,16 @@ class PeerKvConnectorTest {
             call.request(2);
             Thread.sleep(1500); // the receiver reads nothing more
             assertThat(got.get()).isEqualTo(2);
-            // What the sender made is bounded by the transport's windows (~1 MiB client, ~64 KiB send buffer),
-            // not by the transfer's 256 messages.
-            assertThat(produced.get()).isBetween(2, 40);
+            // What the sender made is bounded by the transport's windows (1 MiB at this client) and the sender's
+            // 2 MiB send threshold, about 7 messages: not by the transfer's 64.
+            assertThat(produced.get()).isBetween(2, 16);
             int stalled = produced.get();
             call.request(1000);
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (got.get() < 256 && System.nanoTime() < deadline) {
+            while (got.get() < 64 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-            assertThat(got.get()).isEqualTo(256);
+            assertThat(got.get()).isEqualTo(64);
             assertThat(produced.get()).isGreaterThan(stalled);
         } finally {
             ch.shutdownNow();
