@@ -10,7 +10,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -53,45 +52,55 @@ final class PeerPull {
                             KvTransferGrpc.getPullMethod().getRequestMarshaller(),
                             new LayerReader(store, first, localBlocks))
                     .build();
-            Iterator<LayerReader.Layer> it = ClientCalls.blockingServerStreamingCall(
-                    channel,
-                    method,
-                    CallOptions.DEFAULT.withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS),
-                    req.build());
-            int expectIndex = first;
-            int expectLayer = 0;
-            boolean first0 = true;
-            while (it.hasNext()) {
-                LayerReader.Layer m = it.next();
-                if (first0) {
-                    if (m.layout() == null || !Layouts.matches(store.layout(), m.layout())) {
-                        throw new IllegalStateException("the sender's KV layout differs: "
-                                + (m.layout() != null ? Layouts.describe(m.layout()) : "none") + " vs "
-                                + store.layout().describe());
-                    }
-                    first0 = false;
-                }
-                if (m.blockIndex() != expectIndex || m.layer() != expectLayer || m.bytes() % layerBytes != 0) {
-                    throw new IllegalStateException("unexpected block " + m.blockIndex() + " layer " + m.layer()
-                            + " (" + m.bytes() + " bytes); expected block " + expectIndex + " layer "
-                            + expectLayer);
-                }
-                expectLayer += (int) (m.bytes() / layerBytes);
-                if (expectLayer == layers) {
-                    if (m.hasCrc() && m.blockCrc() == m.computedCrc()) {
-                        intact.set(expectIndex - first);
-                    } else {
-                        LOG.log(
-                                System.Logger.Level.WARNING,
-                                "KV block {0} of transfer {1} failed its checksum; its tokens are recomputed",
-                                expectIndex,
-                                params.transferId());
-                    }
-                    expectLayer = 0;
-                    expectIndex++;
-                } else if (m.hasCrc()) {
-                    throw new IllegalStateException("a block checksum before the block's last layer");
-                }
+            // The call's callbacks (and the parsing, which writes into the store) run on the transport's event
+            // loop: no hand-off to another thread per message. The reader never blocks.
+            Checker checker = new Checker(store, params, first, layers, layerBytes, intact);
+            java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+            ClientCalls.asyncServerStreamingCall(
+                    channel.newCall(
+                            method,
+                            CallOptions.DEFAULT
+                                    .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS)
+                                    .withExecutor(Runnable::run)),
+                    req.build(),
+                    new io.grpc.stub.ClientResponseObserver<KvPullRequest, LayerReader.Layer>() {
+                        private io.grpc.stub.ClientCallStreamObserver<KvPullRequest> call;
+
+                        @Override
+                        public void beforeStart(io.grpc.stub.ClientCallStreamObserver<KvPullRequest> call) {
+                            this.call = call;
+                        }
+
+                        @Override
+                        public void onNext(LayerReader.Layer m) {
+                            try {
+                                checker.accept(m);
+                            } catch (IllegalStateException e) {
+                                call.cancel(e.getMessage(), e);
+                            }
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            done.completeExceptionally(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            done.complete(null);
+                        }
+                    });
+            try {
+                done.get(timeoutMillis + 5_000, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof StatusRuntimeException s
+                        ? s
+                        : new IllegalStateException(String.valueOf(e.getCause()), e.getCause());
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("no answer within the deadline");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted");
             }
         } catch (StatusRuntimeException | IllegalStateException | java.io.UncheckedIOException e) {
             LOG.log(
@@ -104,11 +113,68 @@ final class PeerPull {
                     e.getMessage());
         }
         List<Integer> failed = new ArrayList<>();
+        // (intact is written on the transport's thread; done's completion orders those writes before this read)
         for (int i = first; i < last; i++) {
             if (!intact.get(i - first)) {
                 failed.add(localBlocks[i - first]);
             }
         }
         return failed;
+    }
+
+    /** Checks each message against the expected order and marks blocks whose checksum held. */
+    private static final class Checker {
+        private final KvBlockStore store;
+        private final TransferParams params;
+        private final int layers;
+        private final long layerBytes;
+        private final BitSet intact;
+        private final int first;
+        private int expectIndex;
+        private int expectLayer;
+        private boolean seenFirst;
+
+        Checker(KvBlockStore store, TransferParams params, int first, int layers, long layerBytes, BitSet intact) {
+            this.store = store;
+            this.params = params;
+            this.first = first;
+            this.expectIndex = first;
+            this.layers = layers;
+            this.layerBytes = layerBytes;
+            this.intact = intact;
+        }
+
+        void accept(LayerReader.Layer m) {
+            if (!seenFirst) {
+                if (m.layout() == null || !Layouts.matches(store.layout(), m.layout())) {
+                    throw new IllegalStateException("the sender's KV layout differs: "
+                            + (m.layout() != null ? Layouts.describe(m.layout()) : "none") + " vs "
+                            + store.layout().describe());
+                }
+                seenFirst = true;
+            }
+            if (m.blockIndex() != expectIndex || m.layer() != expectLayer || m.bytes() % layerBytes != 0) {
+                throw new IllegalStateException("unexpected block " + m.blockIndex() + " layer " + m.layer() + " ("
+                        + m.bytes() + " bytes); expected block " + expectIndex + " layer " + expectLayer);
+            }
+            expectLayer += (int) (m.bytes() / layerBytes);
+            if (expectLayer == layers) {
+                if (m.hasCrc() && m.blockCrc() == m.computedCrc()) {
+                    synchronized (intact) {
+                        intact.set(expectIndex - first);
+                    }
+                } else {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "KV block {0} of transfer {1} failed its checksum; its tokens are recomputed",
+                            expectIndex,
+                            params.transferId());
+                }
+                expectLayer = 0;
+                expectIndex++;
+            } else if (m.hasCrc()) {
+                throw new IllegalStateException("a block checksum before the block's last layer");
+            }
+        }
     }
 }

@@ -11,6 +11,9 @@ import java.util.concurrent.TimeUnit;
 /** A worker's request-plane server: gRPC over TCP, calls handled on virtual threads. */
 public final class GrpcWorkerServer implements AutoCloseable {
 
+    /** Services whose calls never block, run on the transport's threads. */
+    static final java.util.Set<String> NON_BLOCKING_SERVICES = java.util.Set.of("tandem.v1.KvTransfer");
+
     /** How often a frontend pings a worker's connection; the server permits twice that rate. */
     public static final long CLIENT_KEEPALIVE_SECONDS = 10;
 
@@ -34,7 +37,19 @@ public final class GrpcWorkerServer implements AutoCloseable {
     public static GrpcWorkerServer start(
             Engine engine, String host, int port, java.util.List<io.grpc.BindableService> services) throws IOException {
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-                .executor(Executors.newVirtualThreadPerTaskExecutor());
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                // KV transfer calls never block (they write when the transport is ready): running them on the
+                // transport's event loop saves a thread hand-off per message.
+                .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+                    @Override
+                    public <Q, R> java.util.concurrent.Executor getExecutor(
+                            io.grpc.ServerCall<Q, R> call, io.grpc.Metadata metadata) {
+                        return NON_BLOCKING_SERVICES.contains(
+                                        call.getMethodDescriptor().getServiceName())
+                                ? Runnable::run
+                                : null;
+                    }
+                });
         if (engine != null) {
             b.addService(new GrpcWorkerService(engine));
         }
