@@ -10,7 +10,6 @@ import dev.tandem.api.engine.Generation;
 import dev.tandem.api.engine.TokenListener;
 import dev.tandem.api.kv.KvStateDump;
 import dev.tandem.api.kv.LoadSnapshot;
-import dev.tandem.engine.scheduler.Sequence;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
@@ -83,9 +82,9 @@ public final class BuiltinEngine implements Engine {
         }
         long now = config.clock().nanos();
         Runnable admit = () -> {
-            core.scheduler().add(new Sequence(request, listener, now));
+            core.admit(request, listener, now);
             // Publish the longer queue before leaving the inbox count, so that a racing generate over-counts.
-            waiting = core.scheduler().waitingCount();
+            waiting = core.waitingCount();
             queued.decrementAndGet();
         };
         submit(admit);
@@ -101,7 +100,7 @@ public final class BuiltinEngine implements Engine {
 
             @Override
             public void cancel() {
-                submit(() -> core.scheduler().abort(request.requestId()));
+                submit(() -> core.abort(request.requestId()));
             }
         };
     }
@@ -145,9 +144,7 @@ public final class BuiltinEngine implements Engine {
             Thread.currentThread().interrupt();
         }
         core.backend().close();
-        if (core.scheduler().connector() != null) {
-            core.scheduler().connector().close();
-        }
+        core.closeConnector();
     }
 
     private void submit(Runnable task) {
@@ -159,8 +156,8 @@ public final class BuiltinEngine implements Engine {
         try {
             while (!closed) {
                 drainInbox();
-                waiting = core.scheduler().waitingCount();
-                if (!core.scheduler().hasWork()) {
+                waiting = core.waitingCount();
+                if (!core.hasWork()) {
                     core.idle();
                     lastLoad = core.load(config.clock().nanos());
                     if (inbox.isEmpty()) {
@@ -169,7 +166,7 @@ public final class BuiltinEngine implements Engine {
                     continue;
                 }
                 long modeled = core.step();
-                waiting = core.scheduler().waitingCount();
+                waiting = core.waitingCount();
                 lastLoad = core.load(config.clock().nanos());
                 if (modeled > 0) {
                     config.clock().sleepNanos((long) (modeled / config.speedup()));
@@ -184,11 +181,11 @@ public final class BuiltinEngine implements Engine {
             failAll(e);
         } finally {
             drainInbox();
-            core.scheduler().abortAll(FinishReason.CANCELLED);
+            core.abortAll(FinishReason.CANCELLED);
             terminated = true;
             // Tasks queued before 'terminated' became visible are still ours: end them too.
             drainInbox();
-            core.scheduler().abortAll(FinishReason.CANCELLED);
+            core.abortAll(FinishReason.CANCELLED);
             core.publishEvents();
         }
     }
@@ -197,7 +194,7 @@ public final class BuiltinEngine implements Engine {
         LOG.log(System.Logger.Level.ERROR, "failing every request of engine " + config.workerId(), cause);
         closed = true;
         drainInbox();
-        core.scheduler().abortAll(FinishReason.ERROR);
+        core.abortAll(FinishReason.ERROR);
     }
 
     private void drainInbox() {

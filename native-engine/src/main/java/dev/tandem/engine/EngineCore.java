@@ -108,6 +108,31 @@ public final class EngineCore implements SteppedEngine {
         scheduler.add(new Sequence(request, listener, nowNanos));
     }
 
+    /**
+     * Queues a request already validated by {@link #validate} (the engine that runs this core validates on the
+     * caller's thread, where a refusal can be thrown back, and admits on its own).
+     */
+    public void admit(GenerateRequest request, TokenListener listener, long nowNanos) {
+        scheduler.add(new Sequence(request, listener, nowNanos));
+    }
+
+    /** Requests queued for admission (preempted ones included). */
+    public int waitingCount() {
+        return scheduler.waitingCount();
+    }
+
+    /** Ends every request with {@code reason} (shutdown, a failed engine) and publishes the freed blocks. */
+    public void abortAll(dev.tandem.api.engine.FinishReason reason) {
+        scheduler.abortAll(reason);
+    }
+
+    /** Closes the KV connector, if any (after the engine stopped stepping). */
+    public void closeConnector() {
+        if (scheduler.connector() != null) {
+            scheduler.connector().close();
+        }
+    }
+
     @Override
     public boolean abort(String requestId) {
         boolean found = scheduler.abort(requestId);
@@ -177,6 +202,17 @@ public final class EngineCore implements SteppedEngine {
     /** Publishes pending KV events (also those of aborts and admissions that did not lead to a step). */
     public void publishEvents() {
         KvEventBatch batch = scheduler.blockManager().drainEvents(workerId, lastEventId + 1);
+        var connector = scheduler.connector();
+        var tiers = connector == null ? java.util.List.<dev.tandem.api.kv.KvEvent>of() : connector.takeEvents();
+        if (!tiers.isEmpty()) {
+            // The primary cache's events first: a block evicted from it and stored in a tier reads in that order.
+            var all = new java.util.ArrayList<dev.tandem.api.kv.KvEvent>();
+            if (batch != null) {
+                all.addAll(batch.events());
+            }
+            all.addAll(tiers);
+            batch = new KvEventBatch(workerId, lastEventId + 1, all);
+        }
         if (batch != null) {
             lastEventId++;
             events.publish(batch);

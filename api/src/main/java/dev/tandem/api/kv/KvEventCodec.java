@@ -28,12 +28,18 @@ public final class KvEventCodec {
                     for (long h : s.blockHashes()) {
                         sb.addBlockHashes(h);
                     }
+                    if (s.medium() != null) {
+                        sb.setMedium(s.medium());
+                    }
                     eb.setStored(sb);
                 }
                 case KvEvent.BlockRemoved r -> {
                     var rb = BlockRemoved.newBuilder();
                     for (long h : r.blockHashes()) {
                         rb.addBlockHashes(h);
+                    }
+                    if (r.medium() != null) {
+                        rb.setMedium(r.medium());
                     }
                     eb.setRemoved(rb);
                 }
@@ -52,10 +58,15 @@ public final class KvEventCodec {
                 case STORED -> {
                     var s = e.getStored();
                     events.add(new KvEvent.BlockStored(
-                            s.hasParentHash() ? s.getParentHash() : null, toArray(s.getBlockHashesList())));
+                            s.hasParentHash() ? s.getParentHash() : null,
+                            toArray(s.getBlockHashesList()),
+                            s.hasMedium() ? s.getMedium() : null));
                 }
-                case REMOVED ->
-                    events.add(new KvEvent.BlockRemoved(toArray(e.getRemoved().getBlockHashesList())));
+                case REMOVED -> {
+                    var r = e.getRemoved();
+                    events.add(new KvEvent.BlockRemoved(
+                            toArray(r.getBlockHashesList()), r.hasMedium() ? r.getMedium() : null));
+                }
                 case CLEARED -> events.add(new KvEvent.AllBlocksCleared());
                 case KIND_NOT_SET -> throw new InvalidProtocolBufferException("KV event without a kind");
             }

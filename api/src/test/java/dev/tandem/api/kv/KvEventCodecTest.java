@@ -30,6 +30,21 @@ class KvEventCodecTest {
     }
 
     @Test
+    void theTierOfAStoreOrRemovalSurvivesTheWireAndThePrimaryCacheHasNone() throws Exception {
+        var batch = new KvEventBatch(
+                "w1",
+                1,
+                List.of(
+                        new KvEvent.BlockStored(5L, new long[] {6L}, KvEvent.HOST),
+                        new KvEvent.BlockRemoved(new long[] {6L}, KvEvent.DISK),
+                        new KvEvent.BlockStored(null, new long[] {1L})));
+        KvEventBatch back = KvEventCodec.decodeBatch(KvEventCodec.encode(batch));
+        assertThat(((KvEvent.BlockStored) back.events().get(0)).medium()).isEqualTo("CPU");
+        assertThat(((KvEvent.BlockRemoved) back.events().get(1)).medium()).isEqualTo("DISK");
+        assertThat(((KvEvent.BlockStored) back.events().get(2)).medium()).isNull();
+    }
+
+    @Test
     void loadSnapshotSurvivesTheWire() throws Exception {
         var s = new LoadSnapshot("w", 3, 4, 100, 1000, 5000, 123456789L);
         assertThat(KvEventCodec.decodeLoad(KvEventCodec.encode(s))).isEqualTo(s);

@@ -96,20 +96,28 @@ final class DiskTier implements AutoCloseable {
     }
 
     /**
-     * Queues {@code block} (copied now, on the caller's thread) to be written under {@code hash}; false when it was
-     * dropped (already here, no staging buffer free, or nothing evictable).
+     * What an offer did.
+     *
+     * @param accepted the block is being written (false: dropped: already here, no staging buffer free, or
+     *     nothing evictable)
+     * @param evicted the block deleted to make room, or null
      */
-    boolean offer(long hash, MemorySegment block) {
+    record Offer(boolean accepted, Long evicted) {}
+
+    private static final Offer DROPPED = new Offer(false, null);
+
+    /** Queues {@code block} (copied now, on the caller's thread) to be written under {@code hash}. */
+    Offer offer(long hash, MemorySegment block) {
         long victim;
         synchronized (lock) {
             if (lru.containsKey(hash) || staged >= maxStaged) {
                 dropped.incrementAndGet();
-                return false;
+                return DROPPED;
             }
             victim = lru.size() >= capacity ? evictable() : Long.MIN_VALUE;
             if (lru.size() >= capacity && victim == Long.MIN_VALUE) {
                 dropped.incrementAndGet();
-                return false;
+                return DROPPED;
             }
             if (victim != Long.MIN_VALUE) {
                 lru.remove(victim);
@@ -145,7 +153,7 @@ final class DiskTier implements AutoCloseable {
                 }
             }
         });
-        return true;
+        return new Offer(true, victim == Long.MIN_VALUE ? null : victim);
     }
 
     /** The least recently used stored block, or MIN_VALUE when only writes in flight remain. Under the lock. */

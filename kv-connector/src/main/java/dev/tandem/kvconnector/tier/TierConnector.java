@@ -51,6 +51,8 @@ public final class TierConnector implements KvConnector {
 
     private long hits;
     private long offloads;
+    /** KV events of the tiers since the last {@link #takeEvents}; engine thread only. */
+    private final List<dev.tandem.api.kv.KvEvent> events = new ArrayList<>();
 
     /**
      * @param hostBytes 0 for no host tier
@@ -83,8 +85,10 @@ public final class TierConnector implements KvConnector {
         }
         if (hostBytes > 0) {
             host = new HostTier(hostBytes, blockBytes, (hash, parent, block) -> {
+                events.add(
+                        new dev.tandem.api.kv.KvEvent.BlockRemoved(new long[] {hash}, dev.tandem.api.kv.KvEvent.HOST));
                 if (disk != null) {
-                    disk.offer(hash, block);
+                    toDisk(hash, parent, block);
                 }
             });
         }
@@ -108,17 +112,43 @@ public final class TierConnector implements KvConnector {
             if (slot != null) {
                 store.readBlock(blockId, slot);
                 offloads++;
+                events.add(new dev.tandem.api.kv.KvEvent.BlockStored(
+                        parentHash, new long[] {blockHash}, dev.tandem.api.kv.KvEvent.HOST));
             }
         } else if (disk != null) {
             // The disk tier copies into its staging buffer on this thread; the write happens on its own.
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment tmp = a.allocate(store.layout().bytesPerBlock());
                 store.readBlock(blockId, tmp);
-                if (disk.offer(blockHash, tmp)) {
+                if (toDisk(blockHash, parentHash, tmp)) {
                     offloads++;
                 }
             }
         }
+    }
+
+    /** Offers a block to the disk tier and records what changed there. */
+    private boolean toDisk(long hash, Long parent, MemorySegment block) {
+        DiskTier.Offer o = disk.offer(hash, block);
+        if (o.evicted() != null) {
+            events.add(new dev.tandem.api.kv.KvEvent.BlockRemoved(
+                    new long[] {o.evicted()}, dev.tandem.api.kv.KvEvent.DISK));
+        }
+        if (o.accepted()) {
+            events.add(new dev.tandem.api.kv.KvEvent.BlockStored(
+                    parent, new long[] {hash}, dev.tandem.api.kv.KvEvent.DISK));
+        }
+        return o.accepted();
+    }
+
+    @Override
+    public List<dev.tandem.api.kv.KvEvent> takeEvents() {
+        if (events.isEmpty()) {
+            return List.of();
+        }
+        List<dev.tandem.api.kv.KvEvent> out = List.copyOf(events);
+        events.clear();
+        return out;
     }
 
     @Override

@@ -130,6 +130,32 @@ class TierConnectorTest {
     }
 
     @Test
+    void theTiersAnnounceWhatTheyStoreAndDropInKvEventsNamingTheirMedium() throws Exception {
+        start(LAYOUT.bytesPerBlock(), dir.resolve("kv"), 1 << 20);
+        evict(1, 11L, 1);
+        evict(2, 12L, 2); // pushes 11 from host memory to disk
+        var events = tiers.takeEvents();
+        assertThat(events).hasSize(4);
+        assertThat(events.get(0)).isInstanceOfSatisfying(dev.tandem.api.kv.KvEvent.BlockStored.class, e -> {
+            assertThat(e.blockHashes()).containsExactly(11L);
+            assertThat(e.medium()).isEqualTo("CPU");
+        });
+        assertThat(events.get(1)).isInstanceOfSatisfying(dev.tandem.api.kv.KvEvent.BlockRemoved.class, e -> {
+            assertThat(e.blockHashes()).containsExactly(11L);
+            assertThat(e.medium()).isEqualTo("CPU");
+        });
+        assertThat(events.get(2)).isInstanceOfSatisfying(dev.tandem.api.kv.KvEvent.BlockStored.class, e -> {
+            assertThat(e.blockHashes()).containsExactly(11L);
+            assertThat(e.medium()).isEqualTo("DISK");
+        });
+        assertThat(events.get(3)).isInstanceOfSatisfying(dev.tandem.api.kv.KvEvent.BlockStored.class, e -> {
+            assertThat(e.blockHashes()).containsExactly(12L);
+            assertThat(e.medium()).isEqualTo("CPU");
+        });
+        assertThat(tiers.takeEvents()).isEmpty();
+    }
+
+    @Test
     void theHostTierNeverHoldsMoreThanItsBudgetAndEvictsTheLeastRecentlyUsed() {
         start(3 * LAYOUT.bytesPerBlock(), null, 0);
         for (int i = 0; i < 10; i++) {

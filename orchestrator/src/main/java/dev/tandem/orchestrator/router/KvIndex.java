@@ -18,11 +18,57 @@ import java.util.concurrent.ConcurrentHashMap;
  * one worker must come from one thread in event-id order (the event plane delivers them so). A batch whose id is not
  * the successor of the last one applied reveals lost events: {@link #apply} reports the gap and the caller re-syncs
  * the worker from a {@link KvStateDump}.
+ *
+ * <p>Blocks in a worker's lower tiers (host memory, disk: events with a medium) are indexed apart: {@link #overlaps}
+ * counts the primary cache only, {@link #tierHits} what a worker would load back from its tiers after that prefix.
+ * A re-sync dump covers the primary cache, so it forgets the worker's tier blocks until they are announced again.
  */
 public final class KvIndex implements PrefixIndex {
 
-    private final Map<Long, Set<String>> workersByBlock = new ConcurrentHashMap<>();
-    private final Map<String, Set<Long>> blocksByWorker = new ConcurrentHashMap<>();
+    /** One medium's hash → workers and worker → hashes. */
+    private static final class BlockSets {
+        final Map<Long, Set<String>> workersByBlock = new ConcurrentHashMap<>();
+        final Map<String, Set<Long>> blocksByWorker = new ConcurrentHashMap<>();
+
+        void add(String w, long h) {
+            workersByBlock
+                    .computeIfAbsent(h, k -> ConcurrentHashMap.newKeySet())
+                    .add(w);
+            blocksByWorker
+                    .computeIfAbsent(w, k -> ConcurrentHashMap.newKeySet())
+                    .add(h);
+        }
+
+        void remove(String w, long h) {
+            workersByBlock.computeIfPresent(h, (k, set) -> {
+                set.remove(w);
+                return set.isEmpty() ? null : set;
+            });
+            Set<Long> mine = blocksByWorker.get(w);
+            if (mine != null) {
+                mine.remove(h);
+            }
+        }
+
+        void clear(String w) {
+            Set<Long> mine = blocksByWorker.get(w);
+            if (mine != null) {
+                for (long h : Set.copyOf(mine)) {
+                    remove(w, h);
+                }
+            }
+        }
+
+        boolean holds(String w, long h) {
+            Set<String> holders = workersByBlock.get(h);
+            return holders != null && holders.contains(w);
+        }
+    }
+
+    private final BlockSets primary = new BlockSets();
+    /** Lower tiers by medium name; empty until a worker announces one. */
+    private final Map<String, BlockSets> tiers = new ConcurrentHashMap<>();
+
     private final Map<String, Long> lastEventId = new ConcurrentHashMap<>();
     private final Map<String, Long> incarnations = new ConcurrentHashMap<>();
 
@@ -33,7 +79,7 @@ public final class KvIndex implements PrefixIndex {
             Long known = incarnations.put(w, batch.incarnation());
             if (known != null && known != batch.incarnation()) {
                 // the worker restarted under the same id: its old blocks are gone and its ids start again
-                clear(w);
+                clearAll(w);
                 lastEventId.remove(w);
             }
         }
@@ -47,27 +93,33 @@ public final class KvIndex implements PrefixIndex {
         for (KvEvent e : batch.events()) {
             switch (e) {
                 case KvEvent.BlockStored s -> {
+                    BlockSets sets = sets(s.medium());
                     for (long h : s.blockHashes()) {
-                        add(w, h);
+                        sets.add(w, h);
                     }
                 }
                 case KvEvent.BlockRemoved r -> {
+                    BlockSets sets = sets(r.medium());
                     for (long h : r.blockHashes()) {
-                        remove(w, h);
+                        sets.remove(w, h);
                     }
                 }
-                case KvEvent.AllBlocksCleared c -> clear(w);
+                case KvEvent.AllBlocksCleared c -> clearAll(w);
             }
         }
         lastEventId.put(w, batch.eventId());
         return true;
     }
 
+    private BlockSets sets(String medium) {
+        return medium == null ? primary : tiers.computeIfAbsent(medium, m -> new BlockSets());
+    }
+
     /** Replaces everything known of a worker with a dump of its cache. */
     public void reset(KvStateDump dump) {
-        clear(dump.workerId());
+        clearAll(dump.workerId());
         for (long h : dump.blockHashes()) {
-            add(dump.workerId(), h);
+            primary.add(dump.workerId(), h);
         }
         lastEventId.put(dump.workerId(), dump.lastEventId());
     }
@@ -75,8 +127,9 @@ public final class KvIndex implements PrefixIndex {
     /** Forgets a departed worker. */
     @Override
     public void removeWorker(String workerId) {
-        clear(workerId);
-        blocksByWorker.remove(workerId);
+        clearAll(workerId);
+        primary.blocksByWorker.remove(workerId);
+        tiers.values().forEach(t -> t.blocksByWorker.remove(workerId));
         lastEventId.remove(workerId);
         incarnations.remove(workerId);
     }
@@ -87,7 +140,7 @@ public final class KvIndex implements PrefixIndex {
         Map<String, Integer> out = new HashMap<>();
         Set<String> alive = new HashSet<>(candidates);
         for (int i = 0; i < hashes.length && !alive.isEmpty(); i++) {
-            Set<String> holders = workersByBlock.get(hashes[i]);
+            Set<String> holders = primary.workersByBlock.get(hashes[i]);
             if (holders == null) {
                 break;
             }
@@ -99,35 +152,57 @@ public final class KvIndex implements PrefixIndex {
         return out;
     }
 
-    /** Blocks indexed for a worker. */
+    /**
+     * For each candidate, the blocks of {@code hashes} after its primary overlap that it holds in a lower tier
+     * (consecutively, each in any tier), each counted as {@code weights.get(medium)} of a primary hit (absent
+     * media count 0); empty when no worker has announced a tier.
+     */
+    public Map<String, Double> tierHits(
+            long[] hashes,
+            Map<String, Integer> primaryOverlaps,
+            Collection<String> candidates,
+            Map<String, Double> weights) {
+        if (tiers.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, Double> out = new HashMap<>();
+        for (String w : candidates) {
+            double hits = 0;
+            for (int i = primaryOverlaps.getOrDefault(w, 0); i < hashes.length; i++) {
+                double best = -1;
+                for (var t : tiers.entrySet()) {
+                    if (t.getValue().holds(w, hashes[i])) {
+                        best = Math.max(best, weights.getOrDefault(t.getKey(), 0.0));
+                    }
+                }
+                if (best < 0) {
+                    break;
+                }
+                hits += best;
+            }
+            if (hits > 0) {
+                out.put(w, hits);
+            }
+        }
+        return out;
+    }
+
+    /** Blocks indexed in a worker's primary cache. */
     @Override
     public int blockCount(String workerId) {
-        Set<Long> s = blocksByWorker.get(workerId);
+        Set<Long> s = primary.blocksByWorker.get(workerId);
         return s == null ? 0 : s.size();
     }
 
-    private void add(String w, long h) {
-        workersByBlock.computeIfAbsent(h, k -> ConcurrentHashMap.newKeySet()).add(w);
-        blocksByWorker.computeIfAbsent(w, k -> ConcurrentHashMap.newKeySet()).add(h);
+    /** Blocks indexed in one of a worker's lower tiers. */
+    public int tierBlockCount(String workerId, String medium) {
+        BlockSets t = tiers.get(medium);
+        Set<Long> s = t == null ? null : t.blocksByWorker.get(workerId);
+        return s == null ? 0 : s.size();
     }
 
-    private void remove(String w, long h) {
-        workersByBlock.computeIfPresent(h, (k, set) -> {
-            set.remove(w);
-            return set.isEmpty() ? null : set;
-        });
-        Set<Long> mine = blocksByWorker.get(w);
-        if (mine != null) {
-            mine.remove(h);
-        }
-    }
-
-    private void clear(String w) {
-        Set<Long> mine = blocksByWorker.get(w);
-        if (mine != null) {
-            for (long h : Set.copyOf(mine)) {
-                remove(w, h);
-            }
-        }
+    private void clearAll(String w) {
+        primary.clear(w);
+        tiers.values().forEach(t -> t.clear(w));
     }
 }

@@ -5,6 +5,7 @@ import dev.tandem.api.kv.KvStateDump;
 import dev.tandem.api.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,6 +43,14 @@ public final class Router {
     private volatile DecisionListener listener;
 
     /** A router fed by KV events. */
+    /**
+     * What a block in a lower tier is worth against one in the primary cache: loading it back costs a copy from
+     * host memory (~10 GB/s, ~1 ms for a 64-token block of an 8B model, against ~20 ms to prefill those tokens on a
+     * current GPU) or a read from disk (~1–2 GB/s, several ms). Assumed, not measured per deployment.
+     */
+    static final Map<String, Double> TIER_WEIGHTS =
+            Map.of(dev.tandem.api.kv.KvEvent.HOST, 0.9, dev.tandem.api.kv.KvEvent.DISK, 0.5);
+
     public Router(RoutingPolicy policy) {
         this(policy, null);
     }
@@ -100,6 +109,16 @@ public final class Router {
         }
         List<String> ids = workerIds.stream().sorted().toList();
         Map<String, Integer> overlaps = prefixIndex().overlaps(request.blockHashes(), ids);
+        if (approximate == null) {
+            // Blocks a worker would load back from its host or disk tier count as part of a hit.
+            Map<String, Double> tierHits = index.tierHits(request.blockHashes(), overlaps, ids, TIER_WEIGHTS);
+            if (!tierHits.isEmpty()) {
+                overlaps = new HashMap<>(overlaps);
+                for (var e : tierHits.entrySet()) {
+                    overlaps.merge(e.getKey(), (int) Math.floor(e.getValue()), Integer::sum);
+                }
+            }
+        }
         List<Candidate> candidates = new ArrayList<>(ids.size());
         for (String id : ids) {
             candidates.add(new Candidate(id, overlaps.getOrDefault(id, 0), load.of(id)));

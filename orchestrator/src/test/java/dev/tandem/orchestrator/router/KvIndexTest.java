@@ -15,6 +15,50 @@ class KvIndexTest {
         return new KvEventBatch(w, id, List.of(new KvEvent.BlockStored(null, hashes)));
     }
 
+    private static KvEventBatch batch(String w, long id, KvEvent... events) {
+        return new KvEventBatch(w, id, List.of(events));
+    }
+
+    @Test
+    void blocksInALowerTierFollowThePrimaryPrefixAtTheirTiersWeight() {
+        KvIndex index = new KvIndex();
+        index.apply(batch(
+                "a",
+                1,
+                new KvEvent.BlockStored(null, new long[] {10, 11}),
+                new KvEvent.BlockStored(11L, new long[] {12, 13}, KvEvent.HOST),
+                new KvEvent.BlockStored(13L, new long[] {14}, KvEvent.DISK)));
+        index.apply(batch("b", 1, new KvEvent.BlockStored(null, new long[] {10, 11, 12}, KvEvent.DISK)));
+        long[] prompt = {10, 11, 12, 13, 14, 15};
+        Map<String, Integer> primary = index.overlaps(prompt, List.of("a", "b"));
+        assertThat(primary).containsExactlyInAnyOrderEntriesOf(Map.of("a", 2));
+        Map<String, Double> weights = Map.of(KvEvent.HOST, 0.9, KvEvent.DISK, 0.5);
+        assertThat(index.tierHits(prompt, primary, List.of("a", "b"), weights))
+                .containsExactlyInAnyOrderEntriesOf(Map.of("a", 0.9 + 0.9 + 0.5, "b", 1.5));
+        assertThat(index.tierBlockCount("a", KvEvent.HOST)).isEqualTo(2);
+        assertThat(index.blockCount("a")).isEqualTo(2);
+    }
+
+    @Test
+    void aBlockLeavingThePrimaryCacheForATierIsStillLoadableAndARemovalInTheTierEndsIt() {
+        KvIndex index = new KvIndex();
+        index.apply(batch("a", 1, new KvEvent.BlockStored(null, new long[] {10})));
+        index.apply(batch(
+                "a",
+                2,
+                new KvEvent.BlockRemoved(new long[] {10}),
+                new KvEvent.BlockStored(null, new long[] {10}, KvEvent.HOST)));
+        long[] prompt = {10};
+        Map<String, Double> weights = Map.of(KvEvent.HOST, 0.9);
+        assertThat(index.overlaps(prompt, List.of("a"))).isEmpty();
+        assertThat(index.tierHits(prompt, Map.of(), List.of("a"), weights)).containsEntry("a", 0.9);
+        index.apply(batch("a", 3, new KvEvent.BlockRemoved(new long[] {10}, KvEvent.HOST)));
+        assertThat(index.tierHits(prompt, Map.of(), List.of("a"), weights)).isEmpty();
+        index.apply(batch("a", 4, new KvEvent.BlockStored(null, new long[] {10}, KvEvent.HOST)));
+        index.apply(batch("a", 5, new KvEvent.AllBlocksCleared()));
+        assertThat(index.tierBlockCount("a", KvEvent.HOST)).isZero();
+    }
+
     @Test
     void overlapCountsLeadingBlocksEachWorkerHolds() {
         KvIndex index = new KvIndex();
