@@ -56,11 +56,17 @@ class PeerKvConnectorTest {
     private Server server;
 
     private void start(Duration lease, ServerInterceptor... interceptors) throws Exception {
-        senderStore = new MemoryKvBlockStore(LAYOUT, BLOCKS);
-        receiverStore = new MemoryKvBlockStore(LAYOUT, BLOCKS);
+        start(LAYOUT, BLOCKS, lease, interceptors);
+    }
+
+    /** Both connectors on stores of {@code blocks} blocks, the sender's service behind {@code interceptors}. */
+    private void start(KvLayout layout, int blocks, Duration lease, ServerInterceptor... interceptors)
+            throws Exception {
+        senderStore = new MemoryKvBlockStore(layout, blocks);
+        receiverStore = new MemoryKvBlockStore(layout, blocks);
         fill(senderStore, 1);
-        sender = new PeerKvConnector("prefill-0", lease, Duration.ofSeconds(10));
-        receiver = new PeerKvConnector("decode-0", lease, Duration.ofSeconds(10));
+        sender = new PeerKvConnector("prefill-0", lease, Duration.ofSeconds(20));
+        receiver = new PeerKvConnector("decode-0", lease, Duration.ofSeconds(20));
         sender.register(new KvConnectorContext("prefill-0", senderStore, () -> {}));
         receiver.register(new KvConnectorContext("decode-0", receiverStore, wakeups::release));
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
@@ -160,27 +166,15 @@ class PeerKvConnectorTest {
     @Test
     void aLargeTransferIsStripedOverTwoConnectionsAndArrivesWhole() throws Exception {
         KvLayout big = new KvLayout(256, 4, 4, 16, "f32"); // 512 KiB blocks
-        senderStore = new MemoryKvBlockStore(big, 64);
-        receiverStore = new MemoryKvBlockStore(big, 64);
-        fill(senderStore, 3);
-        sender = new PeerKvConnector("prefill-0", Duration.ofSeconds(30), Duration.ofSeconds(20));
-        receiver = new PeerKvConnector("decode-0", Duration.ofSeconds(30), Duration.ofSeconds(20));
-        sender.register(new KvConnectorContext("prefill-0", senderStore, () -> {}));
-        receiver.register(new KvConnectorContext("decode-0", receiverStore, wakeups::release));
         AtomicInteger streams = new AtomicInteger();
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .addService(ServerInterceptors.intercept(sender.services().getFirst(), new ServerInterceptor() {
-                    @Override
-                    public <Q, R> ServerCall.Listener<Q> interceptCall(
-                            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-                        streams.incrementAndGet();
-                        return next.startCall(call, headers);
-                    }
-                }))
-                .build()
-                .start();
-        sender.advertise("127.0.0.1:" + server.getPort());
+        start(big, 64, Duration.ofSeconds(30), new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(
+                    ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+                streams.incrementAndGet();
+                return next.startCall(call, headers);
+            }
+        });
         int[] blocks = new int[64];
         for (int i = 0; i < 64; i++) {
             blocks[i] = 63 - i;
@@ -225,25 +219,13 @@ class PeerKvConnectorTest {
     void aSenderThatDiesMidTransferLeavesTheBlocksNotReceivedFailed() throws Exception {
         // Blocks of two 1 MiB messages (4 layers of 512 KiB): the sender dies in the middle of block 1.
         KvLayout big = new KvLayout(256, 4, 4, 64, "f32");
-        senderStore = new MemoryKvBlockStore(big, 8);
-        receiverStore = new MemoryKvBlockStore(big, 8);
-        fill(senderStore, 5);
-        sender = new PeerKvConnector("prefill-0", Duration.ofSeconds(30), Duration.ofSeconds(10));
-        receiver = new PeerKvConnector("decode-0", Duration.ofSeconds(30), Duration.ofSeconds(10));
-        sender.register(new KvConnectorContext("prefill-0", senderStore, () -> {}));
-        receiver.register(new KvConnectorContext("decode-0", receiverStore, wakeups::release));
         AtomicInteger messages = new AtomicInteger();
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .addService(ServerInterceptors.intercept(sender.services().getFirst(), rewriting(m -> {
-                    if (messages.incrementAndGet() == 3) { // block 1, its first half
-                        server.shutdownNow();
-                    }
-                    return m;
-                })))
-                .build()
-                .start();
-        sender.advertise("127.0.0.1:" + server.getPort());
+        start(big, 8, Duration.ofSeconds(30), rewriting(m -> {
+            if (messages.incrementAndGet() == 3) { // block 1, its first half
+                server.shutdownNow();
+            }
+            return m;
+        }));
         String params = sender.requestFinished(
                         request("p", 3 * 256, "{\"do_remote_decode\":true}"), FinishReason.LENGTH, new int[] {3, 7, 5})
                 .kvTransferParams();
@@ -317,20 +299,10 @@ class PeerKvConnectorTest {
         // takes two and then stops reading.
         KvLayout big = new KvLayout(256, 4, 4, 16, "f32");
         AtomicInteger produced = new AtomicInteger();
-        senderStore = new MemoryKvBlockStore(big, 64);
-        receiverStore = new MemoryKvBlockStore(big, 1);
-        sender = new PeerKvConnector("prefill-0", Duration.ofSeconds(30), Duration.ofSeconds(10));
-        receiver = new PeerKvConnector("decode-0", Duration.ofSeconds(30), Duration.ofSeconds(10));
-        sender.register(new KvConnectorContext("prefill-0", senderStore, () -> {}));
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .addService(ServerInterceptors.intercept(sender.services().getFirst(), rewriting(m -> {
-                    produced.incrementAndGet();
-                    return m;
-                })))
-                .build()
-                .start();
-        sender.advertise("127.0.0.1:" + server.getPort());
+        start(big, 64, Duration.ofSeconds(30), rewriting(m -> {
+            produced.incrementAndGet();
+            return m;
+        }));
         int[] all = new int[64];
         for (int i = 0; i < 64; i++) {
             all[i] = i;

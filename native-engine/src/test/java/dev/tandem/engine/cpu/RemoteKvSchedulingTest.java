@@ -114,6 +114,14 @@ class RemoteKvSchedulingTest {
             });
         }
 
+        /** The decode side of this prefill side: they share the held transfers and report to each other. */
+        HandOff pairedDecoder() {
+            HandOff d = new HandOff(shared);
+            d.peer = this;
+            this.peer = d;
+            return d;
+        }
+
         /** Completes every pull started so far. */
         void deliver() {
             pending.forEach(Runnable::run);
@@ -242,11 +250,8 @@ class RemoteKvSchedulingTest {
     @CsvSource({"4, 8192", "16, 8192", "64, 8192", "16, 8", "4, 5"})
     void disaggregatedOutputEqualsLlama2cAcrossBlockSizesAndChunkedPrefill(int blockSize, int batched)
             throws IOException {
-        Map<String, Held> shared = new HashMap<>();
-        HandOff pc = new HandOff(shared);
-        HandOff dc = new HandOff(shared);
-        dc.peer = pc;
-        pc.peer = dc;
+        HandOff pc = new HandOff(new HashMap<>());
+        HandOff dc = pc.pairedDecoder();
         EngineCore prefill = core("prefill", blockSize, 256, batched, pc);
         EngineCore decode = core("decode", blockSize, 256, batched, dc);
         int i = 0;
@@ -276,11 +281,8 @@ class RemoteKvSchedulingTest {
     @Test
     void sequencesArePreemptedWhileOneWaitsForRemoteKvAndEveryOutputStaysExact() throws IOException {
         List<Case> cases = cases();
-        Map<String, Held> shared = new HashMap<>();
-        HandOff pc = new HandOff(shared);
-        HandOff dc = new HandOff(shared);
-        dc.peer = pc;
-        pc.peer = dc;
+        HandOff pc = new HandOff(new HashMap<>());
+        HandOff dc = pc.pairedDecoder();
         EngineCore prefill = core("prefill", 4, 256, 8192, pc);
         // The engine keeps at least one full context (512 tokens: 129 blocks of 4); six sequences growing to ~90
         // tokens each (127 blocks) cannot all fit beside the 10 blocks the waiting one holds.
@@ -333,11 +335,8 @@ class RemoteKvSchedulingTest {
     @Test
     void aBlockWhoseLoadFailedIsRecomputedAndTheOutputStaysExact() throws IOException {
         Case c = cases().get(0); // 31 prompt tokens: 8 blocks of 4
-        Map<String, Held> shared = new HashMap<>();
-        HandOff pc = new HandOff(shared);
-        HandOff dc = new HandOff(shared);
-        dc.peer = pc;
-        pc.peer = dc;
+        HandOff pc = new HandOff(new HashMap<>());
+        HandOff dc = pc.pairedDecoder();
         dc.failIndex = 5;
         EngineCore prefill = core("prefill", 4, 256, 8192, pc);
         EngineCore decode = core("decode", 4, 256, 8192, dc);
@@ -359,11 +358,8 @@ class RemoteKvSchedulingTest {
     @Test
     void aRequestCancelledWhileItsKvLoadsKeepsItsBlocksUntilTheLoadEnds() throws IOException {
         Case c = cases().get(0);
-        Map<String, Held> shared = new HashMap<>();
-        HandOff pc = new HandOff(shared);
-        HandOff dc = new HandOff(shared);
-        dc.peer = pc;
-        pc.peer = dc;
+        HandOff pc = new HandOff(new HashMap<>());
+        HandOff dc = pc.pairedDecoder();
         EngineCore prefill = core("prefill", 4, 256, 8192, pc);
         EngineCore decode = core("decode", 4, 256, 8192, dc);
         Collect p = prefill(prefill, "x", c.prompt());
