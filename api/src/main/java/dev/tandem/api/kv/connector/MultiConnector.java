@@ -70,6 +70,9 @@ public final class MultiConnector implements KvConnector {
 
     @Override
     public ConnectorMetadata buildMetadata() {
+        // The scheduler allocates in the same step it matched: a match left here was not admitted, and is asked
+        // again at a later step.
+        owners.clear();
         List<ConnectorMetadata> parts = new ArrayList<>(connectors.size());
         for (KvConnector c : connectors) {
             parts.add(c.buildMetadata());
