@@ -82,15 +82,21 @@ final class RemotePrefill {
         if (transferable.isEmpty()) {
             return null;
         }
-        // A peer whose cache holds much more of the prompt than the decoder's.
+        // A peer whose cache holds much more of the prompt than the decoder's, when prefilling there and moving the
+        // whole prompt's KV is predicted to give the first token sooner than prefilling on the decoder: in tokens
+        // of prefill work, queued prefill + uncached tokens (+ the transfer, bytes / bandwidth, in the same unit).
         String peer = null;
-        int peerCached = cachedOnDecoder;
+        double best = router.load().of(decoder.workerId()).prefillTokens() + (double) sequence.length - cachedOnDecoder;
         Map<String, Integer> overlaps = router.prefixIndex().overlaps(hashes, transferable);
         for (var e : overlaps.entrySet()) {
             int cached = Math.min(sequence.length, e.getValue() * bs);
-            if (cached - cachedOnDecoder >= policy.peerKvMinTokens() && cached > peerCached) {
+            double cost = router.load().of(e.getKey()).prefillTokens()
+                    + (double) sequence.length
+                    - cached
+                    + policy.transferCostPerToken() * sequence.length;
+            if (cached - cachedOnDecoder >= policy.peerKvMinTokens() && cost < best) {
                 peer = e.getKey();
-                peerCached = cached;
+                best = cost;
             }
         }
         List<String> choices;
