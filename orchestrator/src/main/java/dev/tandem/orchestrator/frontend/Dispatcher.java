@@ -82,7 +82,8 @@ final class Dispatcher {
             WorkerPool pool,
             Duration timeout,
             int migrationLimit,
-            Disaggregation disaggregation) {
+            Disaggregation disaggregation,
+            io.prometheus.metrics.core.metrics.Counter migrationsCounter) {
         this.requestId = requestId;
         this.prompt = input.ids();
         this.text = input.text();
@@ -92,7 +93,10 @@ final class Dispatcher {
         this.timeout = timeout;
         this.migrationLimit = migrationLimit;
         this.disaggregation = disaggregation;
+        this.migrationsCounter = migrationsCounter;
     }
+
+    private final io.prometheus.metrics.core.metrics.Counter migrationsCounter;
 
     /** The worker that prefilled the prompt for the decoder, or null when the decoder did. */
     String prefillWorkerId() {
@@ -352,6 +356,7 @@ final class Dispatcher {
     /** The worker broke the stream: continue the same sequence on another worker. */
     private void migrate() {
         migrations++;
+        migrationsCounter.inc();
         router.finish(dispatchId);
         failed.add(workerId);
         pool.markDown(workerId);

@@ -24,6 +24,11 @@ final class GenerationCall {
     private final int contextLength;
     private final Dispatcher dispatcher;
     private final Postprocessor postprocessor;
+    private final dev.tandem.orchestrator.metrics.TandemMetrics metrics;
+    /** When the request arrived (the call is made on arrival), and when its last output left. */
+    private final long arrivedNanos = System.nanoTime();
+
+    private long lastOutputNanos;
 
     GenerationCall(
             String requestId,
@@ -36,12 +41,15 @@ final class GenerationCall {
             WorkerPool pool,
             Duration timeout,
             int migrationLimit,
-            Disaggregation disaggregation) {
+            Disaggregation disaggregation,
+            dev.tandem.orchestrator.metrics.TandemMetrics metrics) {
         this.prompt = input.ids();
         this.textPrompt = input.text() != null;
         this.spec = spec;
         this.contextLength = contextLength;
-        this.dispatcher = new Dispatcher(requestId, input, spec, router, pool, timeout, migrationLimit, disaggregation);
+        this.metrics = metrics;
+        this.dispatcher = new Dispatcher(
+                requestId, input, spec, router, pool, timeout, migrationLimit, disaggregation, metrics.migrations);
         this.postprocessor = new Postprocessor(tokenizer, engineText, spec.stop());
     }
 
@@ -97,6 +105,13 @@ final class GenerationCall {
                 if (!postprocessor.stopped()) {
                     String out = postprocessor.add(d);
                     if (!out.isEmpty() || d.tokenIds().length > 0) {
+                        long now = System.nanoTime();
+                        if (lastOutputNanos == 0) {
+                            metrics.timeToFirstToken.observe((now - arrivedNanos) / 1e9);
+                        } else {
+                            metrics.interTokenLatency.observe((now - lastOutputNanos) / 1e9);
+                        }
+                        lastOutputNanos = now;
                         observer.onText(out, d.tokenIds(), d.logprobs());
                     }
                     if (postprocessor.stopped() && !d.isFinal()) {
@@ -104,8 +119,11 @@ final class GenerationCall {
                     }
                 }
                 if (d.isFinal()) {
-                    observer.onFinish(
-                            postprocessor.stopped() ? FinishReason.STOP : d.finishReason(), dispatcher.usage());
+                    var usage = dispatcher.usage();
+                    metrics.inputTokens.inc(usage.promptTokens());
+                    metrics.outputTokens.inc(usage.completionTokens());
+                    metrics.cachedTokens.inc(usage.cachedPromptTokens());
+                    observer.onFinish(postprocessor.stopped() ? FinishReason.STOP : d.finishReason(), usage);
                     return;
                 }
             }

@@ -31,8 +31,15 @@ public final class HttpFrontend implements AutoCloseable {
     public HttpFrontend(OpenAiService service) {
         this.service = service;
         route("GET", "/v1/models", (req, ex) -> ex.json(200, service.models()));
-        route("POST", "/v1/chat/completions", (req, ex) -> service.chat(Json.parse(req.body()), ex));
-        route("POST", "/v1/completions", (req, ex) -> service.completions(Json.parse(req.body()), ex));
+        route("POST", "/v1/chat/completions", (req, ex) -> service.chat(ex.parse(req), ex));
+        route("POST", "/v1/completions", (req, ex) -> service.completions(ex.parse(req), ex));
+        route(
+                "GET",
+                "/metrics",
+                (req, ex) -> ex.res.send(
+                        200,
+                        dev.tandem.orchestrator.metrics.TandemMetrics.contentType(),
+                        service.metrics().scrape()));
         route("GET", "/health", (req, ex) -> health(ex));
         route("GET", "/live", (req, ex) -> ex.json(200, Json.object().put("status", "live")));
         route("GET", "/ready", (req, ex) -> ready(ex));
@@ -64,6 +71,29 @@ public final class HttpFrontend implements AutoCloseable {
 
     private void handle(HttpRequest req, HttpResponse res) {
         Exchange ex = new Exchange(res);
+        boolean api = req.path().startsWith("/v1/");
+        long started = System.nanoTime();
+        var metrics = service.metrics();
+        if (api) {
+            metrics.activeRequests.inc();
+        }
+        try {
+            serve(req, ex);
+        } finally {
+            if (api) {
+                metrics.activeRequests.dec();
+                // Only served models name a series: a client cannot grow the label set with made-up names.
+                String model = ex.model != null && service.pool().models().contains(ex.model) ? ex.model : "";
+                metrics.requests
+                        .labelValues(model, req.path(), ex.status == 0 ? "aborted" : String.valueOf(ex.status))
+                        .inc();
+                metrics.requestDuration.observe((System.nanoTime() - started) / 1e9);
+            }
+        }
+    }
+
+    private void serve(HttpRequest req, Exchange ex) {
+        HttpResponse res = ex.res;
         try {
             Map<String, Route> byMethod = routes.get(req.path());
             if (byMethod == null) {
@@ -88,6 +118,9 @@ public final class HttpFrontend implements AutoCloseable {
         } catch (ApiException e) {
             ex.fail(e);
         } catch (EngineException e) {
+            if (e.kind() == EngineException.Kind.OVERLOADED) {
+                service.metrics().rejections.labelValues("engine_overloaded").inc();
+            }
             ex.fail(translate(e));
         } catch (UncheckedIOException e) {
             LOG.log(System.Logger.Level.DEBUG, "client went away: {0}", e.getMessage());
@@ -121,6 +154,18 @@ public final class HttpFrontend implements AutoCloseable {
     private static final class Exchange implements OpenAiService.ResponseChannel {
         private final HttpResponse res;
         private SseWriter sse;
+        /** The status answered (200 once a stream began, whatever happens later). */
+        int status;
+        /** The request's {@code model} field, for metrics. */
+        String model;
+
+        JsonNode parse(HttpRequest req) {
+            JsonNode body = Json.parse(req.body());
+            if (body.path("model").isTextual()) {
+                model = body.path("model").asText();
+            }
+            return body;
+        }
 
         Exchange(HttpResponse res) {
             this.res = res;
@@ -137,12 +182,14 @@ public final class HttpFrontend implements AutoCloseable {
         }
 
         void json(int status, JsonNode body) {
+            this.status = status;
             res.send(status, "application/json", Json.bytes(body));
         }
 
         @Override
         public SseWriter startEvents() {
             res.header("Cache-Control", "no-cache");
+            status = 200;
             sse = new SseWriter(res.stream(200, "text/event-stream; charset=utf-8"));
             return sse;
         }

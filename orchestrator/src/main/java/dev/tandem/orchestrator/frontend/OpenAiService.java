@@ -45,6 +45,7 @@ public final class OpenAiService {
     private final ModelResolver resolver;
     private final FrontendConfig config;
     private final Semaphore inFlight;
+    private final dev.tandem.orchestrator.metrics.TandemMetrics metrics;
 
     public OpenAiService(WorkerPool pool, Router router, ModelResolver resolver, FrontendConfig config) {
         this.pool = pool;
@@ -52,6 +53,17 @@ public final class OpenAiService {
         this.resolver = resolver;
         this.config = config;
         this.inFlight = new Semaphore(config.maxInFlight());
+        this.metrics = new dev.tandem.orchestrator.metrics.TandemMetrics(pool::loads);
+        String policy = router.policy().name();
+        router.observe((worker, nanos, ratio) -> {
+            metrics.routerDecisions.labelValues(policy, worker).inc();
+            metrics.routerDecisionSeconds.observe(nanos / 1e9);
+            metrics.routerOverlapRatio.observe(ratio);
+        });
+    }
+
+    public dev.tandem.orchestrator.metrics.TandemMetrics metrics() {
+        return metrics;
     }
 
     public FrontendConfig config() {
@@ -117,6 +129,7 @@ public final class OpenAiService {
 
     private void withPermit(Work work) throws InterruptedException {
         if (!inFlight.tryAcquire()) {
+            metrics.rejections.labelValues("max_in_flight").inc();
             throw ApiException.overloaded(
                     "The server is at its limit of " + config.maxInFlight() + " requests in flight; retry later");
         }
@@ -146,7 +159,8 @@ public final class OpenAiService {
                 pool,
                 config.requestTimeout(),
                 config.migrationLimit(),
-                config.disaggregation());
+                config.disaggregation(),
+                metrics);
     }
 
     /**

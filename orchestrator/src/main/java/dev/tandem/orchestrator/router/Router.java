@@ -51,6 +51,19 @@ public final class Router {
     static final Map<String, Double> TIER_WEIGHTS =
             Map.of(dev.tandem.api.kv.KvEvent.HOST, 0.9, dev.tandem.api.kv.KvEvent.DISK, 0.5);
 
+    /** Hears every routing decision (metrics). */
+    @FunctionalInterface
+    public interface RouteObserver {
+        void routed(String workerId, long decisionNanos, double overlapRatio);
+    }
+
+    private final java.util.List<RouteObserver> observers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Adds an observer of routing decisions. */
+    public void observe(RouteObserver o) {
+        observers.add(o);
+    }
+
     public Router(RoutingPolicy policy) {
         this(policy, null);
     }
@@ -107,6 +120,7 @@ public final class Router {
         if (workerIds.isEmpty()) {
             throw new IllegalArgumentException("no worker to route to");
         }
+        long started = System.nanoTime();
         List<String> ids = workerIds.stream().sorted().toList();
         Map<String, Integer> overlaps = prefixIndex().overlaps(request.blockHashes(), ids);
         if (approximate == null) {
@@ -129,6 +143,13 @@ public final class Router {
         DecisionListener l = listener;
         if (l != null) {
             l.routed(request, chosen.workerId(), request.promptBlocks(), uncached);
+        }
+        if (!observers.isEmpty()) {
+            long nanos = System.nanoTime() - started;
+            double ratio = request.promptBlocks() == 0
+                    ? 0
+                    : Math.min(1, (double) chosen.overlapBlocks() / request.promptBlocks());
+            observers.forEach(o -> o.routed(chosen.workerId(), nanos, ratio));
         }
         return new Decision(chosen.workerId(), chosen.overlapBlocks());
     }

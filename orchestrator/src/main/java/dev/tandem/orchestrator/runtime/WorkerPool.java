@@ -52,6 +52,9 @@ public final class WorkerPool implements AutoCloseable {
 
     private final Watch watch;
     private final Subscription kvSubscription;
+    private final Subscription loadSubscription;
+    /** The latest load snapshot of each worker (published every 200 ms). */
+    private final Map<String, dev.tandem.api.kv.LoadSnapshot> loads = new ConcurrentHashMap<>();
 
     /**
      * @param connector makes a request-plane client for a worker's address
@@ -72,6 +75,16 @@ public final class WorkerPool implements AutoCloseable {
                 router.onKvEvents(KvEventCodec.decodeBatch(msg.payload()), this::dump);
             } catch (InvalidProtocolBufferException e) {
                 LOG.log(System.Logger.Level.WARNING, "undecodable KV event batch on " + msg.subject(), e);
+            }
+        });
+        this.loadSubscription = events.subscribe(Subjects.allLoad(namespace), msg -> {
+            try {
+                var s = KvEventCodec.decodeLoad(msg.payload());
+                if (workers.containsKey(s.workerId())) {
+                    loads.put(s.workerId(), s);
+                }
+            } catch (InvalidProtocolBufferException e) {
+                LOG.log(System.Logger.Level.WARNING, "undecodable load snapshot on " + msg.subject(), e);
             }
         });
         this.watch = discovery.watch(DiscoveryKeys.modelsPrefix(namespace), this::onDiscovery);
@@ -125,6 +138,7 @@ public final class WorkerPool implements AutoCloseable {
                 if (id != null) {
                     down.remove(id);
                     Worker w = workers.remove(id);
+                    loads.remove(id);
                     router.removeWorker(id);
                     // Closing the client lets the calls in flight finish: a worker that deregistered on SIGTERM
                     // drains them; on a dead worker they have failed already.
@@ -189,10 +203,16 @@ public final class WorkerPool implements AutoCloseable {
         return blockSize;
     }
 
+    /** The latest load snapshot of each registered worker. */
+    public java.util.Collection<dev.tandem.api.kv.LoadSnapshot> loads() {
+        return List.copyOf(loads.values());
+    }
+
     @Override
     public void close() {
         watch.close();
         kvSubscription.close();
+        loadSubscription.close();
         workers.values().forEach(w -> w.client().close());
         workers.clear();
     }
