@@ -47,8 +47,28 @@ final class HttpOptions {
             description = "Requests served at once before 503 (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
 
+    @Option(
+            names = "--api-keys-file",
+            description = "Require an API key (Authorization: Bearer KEY) on /v1/*: one key per line in this file;"
+                    + " /health, /live, /ready, /metrics and /status stay open (default: no keys).")
+    java.nio.file.Path apiKeysFile;
+
+    @Option(names = "--protect-status", description = "With --api-keys-file, /metrics and /status need a key too.")
+    boolean protectStatus;
+
     /** The frontend settings these flags give, with the command's migration limit. */
     FrontendConfig config(int migrationLimit) {
+        if (protectStatus && apiKeysFile == null) {
+            throw new IllegalArgumentException("--protect-status needs --api-keys-file");
+        }
+        dev.tandem.orchestrator.frontend.ApiKeys keys;
+        try {
+            keys = apiKeysFile == null
+                    ? null
+                    : dev.tandem.orchestrator.frontend.ApiKeys.load(apiKeysFile, protectStatus);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read --api-keys-file " + apiKeysFile + ": " + e.getMessage());
+        }
         if (readTimeout <= 0 || idleTimeout <= 0) {
             throw new IllegalArgumentException("--read-timeout and --idle-timeout must be positive");
         }
@@ -59,12 +79,13 @@ final class HttpOptions {
                 seconds(idleTimeout),
                 HttpLimits.DEFAULT_MAX_CONNECTIONS);
         return new FrontendConfig(
-                host,
-                port,
-                limits,
-                maxInFlight,
-                FrontendConfig.defaults(host, port).requestTimeout(),
-                migrationLimit);
+                        host,
+                        port,
+                        limits,
+                        maxInFlight,
+                        FrontendConfig.defaults(host, port).requestTimeout(),
+                        migrationLimit)
+                .withApiKeys(keys);
     }
 
     private static Duration seconds(double s) {

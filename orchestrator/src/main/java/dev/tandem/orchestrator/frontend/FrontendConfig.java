@@ -13,6 +13,7 @@ import java.time.Duration;
  * @param requestTimeout longest a request may wait for its next token
  * @param migrationLimit how many times a request whose worker failed is re-dispatched elsewhere
  * @param disaggregation when prompts are prefilled on another worker than the decoder
+ * @param apiKeys the keys the API requires, or null for an open API
  */
 public record FrontendConfig(
         String host,
@@ -21,16 +22,22 @@ public record FrontendConfig(
         int maxInFlight,
         Duration requestTimeout,
         int migrationLimit,
-        Disaggregation disaggregation) {
+        Disaggregation disaggregation,
+        ApiKeys apiKeys) {
 
     public FrontendConfig(
             String host, int port, HttpLimits http, int maxInFlight, Duration requestTimeout, int migrationLimit) {
-        this(host, port, http, maxInFlight, requestTimeout, migrationLimit, Disaggregation.DEFAULTS);
+        this(host, port, http, maxInFlight, requestTimeout, migrationLimit, Disaggregation.DEFAULTS, null);
     }
 
     /** This configuration with other disaggregation settings. */
     public FrontendConfig withDisaggregation(Disaggregation d) {
-        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, d);
+        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, d, apiKeys);
+    }
+
+    /** This configuration requiring {@code keys} (null: open). */
+    public FrontendConfig withApiKeys(ApiKeys keys) {
+        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, disaggregation, keys);
     }
 
     public static final long DEFAULT_MAX_BODY = HttpLimits.DEFAULT_MAX_BODY_BYTES;

@@ -95,6 +95,23 @@ public final class HttpFrontend implements AutoCloseable {
     private void serve(HttpRequest req, Exchange ex) {
         HttpResponse res = ex.res;
         try {
+            ApiKeys keys = service.config().apiKeys();
+            if (keys != null && keys.guards(req.path())) {
+                String auth = req.headers().first("Authorization").orElse(null);
+                if (!keys.accepts(auth)) {
+                    res.header("WWW-Authenticate", "Bearer");
+                    // OpenAI's wording; the presented key is never echoed (it must not reach logs or clients)
+                    throw new ApiException(
+                            401,
+                            "invalid_request_error",
+                            auth == null
+                                    ? "You didn't provide an API key. Provide it in an Authorization header"
+                                            + " (Authorization: Bearer YOUR_KEY)."
+                                    : "Incorrect API key provided.",
+                            null,
+                            "invalid_api_key");
+                }
+            }
             Map<String, Route> byMethod = routes.get(req.path());
             if (byMethod == null) {
                 throw new ApiException(
