@@ -98,6 +98,11 @@ final class Dispatcher {
 
     private final io.prometheus.metrics.core.metrics.Counter migrationsCounter;
 
+    /** The worker serving (decoding) the request now, or null before it is dispatched. */
+    String workerId() {
+        return workerId;
+    }
+
     /** The worker that prefilled the prompt for the decoder, or null when the decoder did. */
     String prefillWorkerId() {
         return prefillWorkerId;

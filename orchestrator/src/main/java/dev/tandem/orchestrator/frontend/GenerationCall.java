@@ -25,6 +25,7 @@ final class GenerationCall {
     private final Dispatcher dispatcher;
     private final Postprocessor postprocessor;
     private final dev.tandem.orchestrator.metrics.TandemMetrics metrics;
+    private final StatusBoard status;
     /** When the request arrived (the call is made on arrival), and when its last output left. */
     private final long arrivedNanos = System.nanoTime();
 
@@ -42,12 +43,14 @@ final class GenerationCall {
             Duration timeout,
             int migrationLimit,
             Disaggregation disaggregation,
-            dev.tandem.orchestrator.metrics.TandemMetrics metrics) {
+            dev.tandem.orchestrator.metrics.TandemMetrics metrics,
+            StatusBoard status) {
         this.prompt = input.ids();
         this.textPrompt = input.text() != null;
         this.spec = spec;
         this.contextLength = contextLength;
         this.metrics = metrics;
+        this.status = status;
         this.dispatcher = new Dispatcher(
                 requestId, input, spec, router, pool, timeout, migrationLimit, disaggregation, metrics.migrations);
         this.postprocessor = new Postprocessor(tokenizer, engineText, spec.stop());
@@ -123,6 +126,9 @@ final class GenerationCall {
                     metrics.inputTokens.inc(usage.promptTokens());
                     metrics.outputTokens.inc(usage.completionTokens());
                     metrics.cachedTokens.inc(usage.cachedPromptTokens());
+                    if (dispatcher.workerId() != null) {
+                        status.served(dispatcher.workerId(), usage.promptTokens(), usage.cachedPromptTokens());
+                    }
                     observer.onFinish(postprocessor.stopped() ? FinishReason.STOP : d.finishReason(), usage);
                     return;
                 }

@@ -24,6 +24,20 @@ public final class HttpFrontend implements AutoCloseable {
         void serve(HttpRequest req, Exchange ex) throws Exception;
     }
 
+    /** The status page: static HTML and JavaScript, no external assets; it polls /status.json every second. */
+    private static final byte[] STATUS_PAGE = statusPage();
+
+    private static byte[] statusPage() {
+        try (var in = HttpFrontend.class.getResourceAsStream("status.html")) {
+            if (in == null) {
+                throw new IllegalStateException("status.html is missing from the jar");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private final OpenAiService service;
     private final Map<String, Map<String, Route>> routes = new LinkedHashMap<>();
     private HttpServer server;
@@ -41,6 +55,8 @@ public final class HttpFrontend implements AutoCloseable {
                         dev.tandem.orchestrator.metrics.TandemMetrics.contentType(),
                         service.metrics().scrape()));
         route("GET", "/health", (req, ex) -> health(ex));
+        route("GET", "/status", (req, ex) -> ex.res.send(200, "text/html; charset=utf-8", STATUS_PAGE));
+        route("GET", "/status.json", (req, ex) -> ex.json(200, service.status()));
         route("GET", "/live", (req, ex) -> ex.json(200, Json.object().put("status", "live")));
         route("GET", "/ready", (req, ex) -> ready(ex));
     }

@@ -56,6 +56,7 @@ public final class OpenAiService {
         this.metrics = new dev.tandem.orchestrator.metrics.TandemMetrics(pool::loads);
         String policy = router.policy().name();
         router.observe((worker, nanos, ratio) -> {
+            status.routed(worker, ratio);
             metrics.routerDecisions.labelValues(policy, worker).inc();
             metrics.routerDecisionSeconds.observe(nanos / 1e9);
             metrics.routerOverlapRatio.observe(ratio);
@@ -64,6 +65,13 @@ public final class OpenAiService {
 
     public dev.tandem.orchestrator.metrics.TandemMetrics metrics() {
         return metrics;
+    }
+
+    private final StatusBoard status = new StatusBoard();
+
+    /** GET /status.json: the workers and the latest routing decisions, for the status page. */
+    public ObjectNode status() {
+        return status.json(pool, router.policy().name());
     }
 
     public FrontendConfig config() {
@@ -160,7 +168,8 @@ public final class OpenAiService {
                 config.requestTimeout(),
                 config.migrationLimit(),
                 config.disaggregation(),
-                metrics);
+                metrics,
+                status);
     }
 
     /**

@@ -151,7 +151,15 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
-    private boolean isDown(String instanceId) {
+    /** Every registered worker, down or not. */
+    public List<Worker> all() {
+        return workers.values().stream()
+                .sorted(java.util.Comparator.comparing(Worker::id))
+                .toList();
+    }
+
+    /** Whether a worker is routed around after a failure. */
+    public boolean isDown(String instanceId) {
         Long since = down.get(instanceId);
         if (since == null) {
             return false;
