@@ -56,6 +56,12 @@ final class HttpOptions {
     @Option(names = "--protect-status", description = "With --api-keys-file, /metrics and /status need a key too.")
     boolean protectStatus;
 
+    @Option(
+            names = "--rate-limit",
+            description = "At most this many requests per second per API key (all clients together without keys);"
+                    + " more get 429 with Retry-After (default: none).")
+    Double rateLimit;
+
     /** The frontend settings these flags give, with the command's migration limit. */
     FrontendConfig config(int migrationLimit) {
         if (protectStatus && apiKeysFile == null) {
@@ -85,7 +91,8 @@ final class HttpOptions {
                         maxInFlight,
                         FrontendConfig.defaults(host, port).requestTimeout(),
                         migrationLimit)
-                .withApiKeys(keys);
+                .withApiKeys(keys)
+                .withRateLimit(rateLimit == null ? null : new dev.tandem.orchestrator.frontend.RateLimiter(rateLimit));
     }
 
     private static Duration seconds(double s) {

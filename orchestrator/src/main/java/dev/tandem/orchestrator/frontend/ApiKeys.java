@@ -39,6 +39,26 @@ public record ApiKeys(List<byte[]> digests, boolean protectStatus) {
         return new ApiKeys(digests, protectStatus);
     }
 
+    /**
+     * The identity of an accepted key for per-key limits: the index of its digest (never the key itself), or -1 when
+     * {@code authorization} carries none.
+     */
+    public int keyIndex(String authorization) {
+        if (authorization == null
+                || authorization.length() < 7
+                || !authorization.substring(0, 7).toLowerCase(Locale.ROOT).equals("bearer ")) {
+            return -1;
+        }
+        byte[] presented = sha256(authorization.substring(7).strip());
+        int found = -1;
+        for (int i = 0; i < digests.size(); i++) {
+            if (MessageDigest.isEqual(digests.get(i), presented) && found < 0) {
+                found = i; // no early exit: every key is compared
+            }
+        }
+        return found;
+    }
+
     /** Whether {@code authorization} (an {@code Authorization} header value, or null) carries an accepted key. */
     public boolean accepts(String authorization) {
         if (authorization == null

@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param migrationLimit how many times a request whose worker failed is re-dispatched elsewhere
  * @param disaggregation when prompts are prefilled on another worker than the decoder
  * @param apiKeys the keys the API requires, or null for an open API
+ * @param rateLimit requests per second per key (all clients together without keys), or null for none
  */
 public record FrontendConfig(
         String host,
@@ -23,21 +24,29 @@ public record FrontendConfig(
         Duration requestTimeout,
         int migrationLimit,
         Disaggregation disaggregation,
-        ApiKeys apiKeys) {
+        ApiKeys apiKeys,
+        RateLimiter rateLimit) {
 
     public FrontendConfig(
             String host, int port, HttpLimits http, int maxInFlight, Duration requestTimeout, int migrationLimit) {
-        this(host, port, http, maxInFlight, requestTimeout, migrationLimit, Disaggregation.DEFAULTS, null);
+        this(host, port, http, maxInFlight, requestTimeout, migrationLimit, Disaggregation.DEFAULTS, null, null);
     }
 
     /** This configuration with other disaggregation settings. */
     public FrontendConfig withDisaggregation(Disaggregation d) {
-        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, d, apiKeys);
+        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, d, apiKeys, rateLimit);
     }
 
     /** This configuration requiring {@code keys} (null: open). */
     public FrontendConfig withApiKeys(ApiKeys keys) {
-        return new FrontendConfig(host, port, http, maxInFlight, requestTimeout, migrationLimit, disaggregation, keys);
+        return new FrontendConfig(
+                host, port, http, maxInFlight, requestTimeout, migrationLimit, disaggregation, keys, rateLimit);
+    }
+
+    /** This configuration with {@code limit} (null: none). */
+    public FrontendConfig withRateLimit(RateLimiter limit) {
+        return new FrontendConfig(
+                host, port, http, maxInFlight, requestTimeout, migrationLimit, disaggregation, apiKeys, limit);
     }
 
     public static final long DEFAULT_MAX_BODY = HttpLimits.DEFAULT_MAX_BODY_BYTES;

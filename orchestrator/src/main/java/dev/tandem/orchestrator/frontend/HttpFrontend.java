@@ -128,6 +128,26 @@ public final class HttpFrontend implements AutoCloseable {
                             "invalid_api_key");
                 }
             }
+            RateLimiter limit = service.config().rateLimit();
+            if (limit != null && req.path().startsWith("/v1/")) {
+                String client = keys == null
+                        ? "all"
+                        : "key-"
+                                + keys.keyIndex(
+                                        req.headers().first("Authorization").orElse(null));
+                long wait = limit.acquire(client, System.nanoTime());
+                if (wait > 0) {
+                    service.metrics().rejections.labelValues("rate_limited").inc();
+                    res.header("Retry-After", String.valueOf(wait));
+                    throw new ApiException(
+                            429,
+                            "requests",
+                            "Rate limit reached: at most " + limit.perSecond() + " requests per second; retry in "
+                                    + wait + " s",
+                            null,
+                            "rate_limit_exceeded");
+                }
+            }
             Map<String, Route> byMethod = routes.get(req.path());
             if (byMethod == null) {
                 throw new ApiException(
@@ -239,8 +259,8 @@ public final class HttpFrontend implements AutoCloseable {
                     LOG.log(System.Logger.Level.DEBUG, "error after the response was sent: {0}", e.getMessage());
                     return;
                 }
-                if (e.status() == 503 || e.status() == 429) {
-                    res.header("Retry-After", "1");
+                if (e.status() == 503) {
+                    res.header("Retry-After", "1"); // a 429 carries its own (the rate limiter knows when)
                 }
                 json(e.status(), Json.error(e));
             } catch (UncheckedIOException gone) {
