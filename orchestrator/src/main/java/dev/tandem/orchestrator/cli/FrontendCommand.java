@@ -21,6 +21,9 @@ public final class FrontendCommand implements Callable<Integer> {
     PlaneOptions planes;
 
     @Mixin
+    ConfigOption config;
+
+    @Mixin
     RouterOption router;
 
     @Mixin

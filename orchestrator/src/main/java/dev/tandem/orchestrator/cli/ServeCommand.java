@@ -21,6 +21,9 @@ public final class ServeCommand implements Callable<Integer> {
     RouterOption router;
 
     @Mixin
+    ConfigOption config;
+
+    @Mixin
     HttpOptions http;
 
     @Mixin

@@ -29,6 +29,26 @@ public final class TandemCli implements Callable<Integer> {
 
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new TandemCli());
+        ConfigDefaults defaults;
+        try {
+            java.nio.file.Path config = ConfigDefaults.configFile(args);
+            defaults = new ConfigDefaults(
+                    System.getenv(), config == null ? java.util.Map.of() : ConfigDefaults.load(config));
+        } catch (IllegalArgumentException e) {
+            System.err.println("tandem: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        cli.setDefaultValueProvider(defaults);
+        cli.setExecutionStrategy(parsed -> {
+            // A key of --config that no option read is most likely misspelt: say so rather than ignore it.
+            var command = parsed.asCommandLineList().getLast().getCommandSpec();
+            var unused = defaults.unused(command);
+            if (!unused.isEmpty()) {
+                command.commandLine().getErr().println("tandem: --config keys no flag of this command has: " + unused);
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         // Operators get one line saying what is wrong, not a stack trace; unexpected failures keep theirs.
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof IllegalArgumentException

@@ -26,6 +26,9 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     PlaneOptions planes;
 
+    @Mixin
+    ConfigOption config;
+
     @Option(
             names = "--engine",
             defaultValue = "native",
