@@ -97,8 +97,12 @@ public final class TandemMetrics {
             .classicUpperBounds(0, 0.1, 0.25, 0.5, 0.75, 0.9, 1)
             .register(registry);
 
+    /** Why requests are refused; each series exists from the start (at 0), so rates and alerts see it. */
+    public static final List<String> REJECTION_REASONS = List.of("max_in_flight", "engine_overloaded", "rate_limited");
+
     /** @param loads the latest load snapshot of every live worker */
     public TandemMetrics(Supplier<Collection<LoadSnapshot>> loads) {
+        REJECTION_REASONS.forEach(r -> rejections.labelValues(r));
         workerGauge(loads, "tandem_worker_kv_blocks_active", "KV blocks in use", LoadSnapshot::kvBlocksUsed);
         workerGauge(loads, "tandem_worker_kv_blocks_capacity", "KV blocks in all", LoadSnapshot::kvBlocksTotal);
         workerGauge(loads, "tandem_worker_requests_running", "Requests scheduled", LoadSnapshot::runningRequests);
