@@ -115,7 +115,9 @@ class VllmEngineTest {
             assertThat(generate(engine, prompt, 2)).hasSize(2);
             eventually("the restarted engine's events drop the old blocks first", () -> events.size() > before);
             List<KvEvent> after = new ArrayList<>();
-            events.subList(before, events.size()).forEach(b -> after.addAll(b.events()));
+            // A snapshot: a sublist of a CopyOnWriteArrayList fails when a batch arrives while it is read.
+            List<KvEventBatch> seen = List.copyOf(events);
+            seen.subList(before, seen.size()).forEach(b -> after.addAll(b.events()));
             assertThat(after.getFirst()).isInstanceOf(KvEvent.AllBlocksCleared.class);
         } finally {
             engine.close();
