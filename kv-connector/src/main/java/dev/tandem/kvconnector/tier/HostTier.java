@@ -91,6 +91,11 @@ final class HostTier implements AutoCloseable {
         return slotMemory(e.slot());
     }
 
+    /** The memory of {@code hash}, which the caller has pinned. */
+    MemorySegment memoryOf(long hash) {
+        return slotMemory(lru.get(hash).slot());
+    }
+
     void unpin(long hash) {
         Entry e = lru.get(hash);
         if (e != null && e.pins()[0] > 0) {

@@ -276,8 +276,7 @@ public final class TierConnector implements KvConnector {
         if (metadata instanceof Plan p) {
             KvBlockStore store = context.store();
             for (Load l : p.loads()) {
-                store.writeBlock(l.block(), host.pin(l.hash()));
-                host.unpin(l.hash());
+                store.writeBlock(l.block(), host.memoryOf(l.hash()));
                 host.unpin(l.hash()); // the match's pin
             }
         }

@@ -112,9 +112,11 @@ public final class HttpFrontend implements AutoCloseable {
         HttpResponse res = ex.res;
         try {
             ApiKeys keys = service.config().apiKeys();
+            int key = -1; // the index of the request's accepted key (its identity for the rate limit)
             if (keys != null && keys.guards(req.path())) {
                 String auth = req.headers().first("Authorization").orElse(null);
-                if (!keys.accepts(auth)) {
+                key = keys.keyIndex(auth);
+                if (key < 0) {
                     res.header("WWW-Authenticate", "Bearer");
                     // OpenAI's wording; the presented key is never echoed (it must not reach logs or clients)
                     throw new ApiException(
@@ -130,11 +132,7 @@ public final class HttpFrontend implements AutoCloseable {
             }
             RateLimiter limit = service.config().rateLimit();
             if (limit != null && req.path().startsWith("/v1/")) {
-                String client = keys == null
-                        ? "all"
-                        : "key-"
-                                + keys.keyIndex(
-                                        req.headers().first("Authorization").orElse(null));
+                String client = keys == null ? "all" : "key-" + key;
                 long wait = limit.acquire(client, System.nanoTime());
                 if (wait > 0) {
                     service.metrics().rejections.labelValues("rate_limited").inc();
