@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.adapters.kvevents.KvEventFeed;
 import dev.tandem.adapters.kvevents.ZmqKvEventSubscriber;
 import dev.tandem.adapters.openai.OpenAiEngine;
+import dev.tandem.adapters.process.LoopbackPorts;
 import dev.tandem.adapters.process.SupervisedProcess;
 import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineCapabilities;
@@ -13,7 +14,6 @@ import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.EngineProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +29,8 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
 
     /** The topic the children publish KV events under. */
     public static final String TOPIC = "kv-events";
+
+    private static final int BIND_ATTEMPTS = 3;
 
     /** The openai adapter's, plus KV events and the blocks they announced (the dump). */
     static final EngineCapabilities CAPABILITIES =
@@ -71,7 +73,21 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
         if (config.model() == null) {
             throw new IllegalArgumentException("--engine " + name() + " needs --model (what the server loads)");
         }
-        Ports ports = new Ports(freePort(), "tcp://*:" + freePort(), "tcp://*:" + freePort());
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return launch(config, o);
+            } catch (EngineException e) {
+                // another process took a port between our choice and the child's bind: choose again
+                if (attempt >= BIND_ATTEMPTS || !LoopbackPorts.bindFailed(e)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private Engine launch(EngineConfig config, LaunchOptions o) {
+        int[] free = LoopbackPorts.distinct(3);
+        Ports ports = new Ports(free[0], "tcp://*:" + free[1], "tcp://*:" + free[2]);
         int http = ports.http();
         List<String> cmd = new ArrayList<>(o.command());
         try {
@@ -128,13 +144,5 @@ public abstract class LaunchedEngineProvider implements EngineProvider {
         c.put("replay_endpoint", replay);
         c.put("topic", TOPIC);
         return c.toString();
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

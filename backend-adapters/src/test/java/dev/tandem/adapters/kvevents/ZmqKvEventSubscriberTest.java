@@ -2,9 +2,9 @@ package dev.tandem.adapters.kvevents;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tandem.adapters.process.LoopbackPorts;
 import dev.tandem.api.kv.KvEventBatch;
 import java.math.BigInteger;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -37,7 +37,11 @@ class ZmqKvEventSubscriberTest {
         volatile boolean replayAnswers = true;
 
         FakePublisher() throws Exception {
-            this(freePort(), freePort());
+            this(LoopbackPorts.distinct(2));
+        }
+
+        FakePublisher(int[] ports) throws Exception {
+            this(ports[0], ports[1]);
         }
 
         FakePublisher(int pubPort, int replayPort) throws Exception {
@@ -91,12 +95,6 @@ class ZmqKvEventSubscriberTest {
 
     private static byte[] seq(long s) {
         return ByteBuffer.allocate(8).putLong(s).array();
-    }
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private FakePublisher publisher;
@@ -199,8 +197,9 @@ class ZmqKvEventSubscriberTest {
     @Test
     void aSubscriberStartedBeforeItsPublisherBindsStillReceivesAndReplays() throws Exception {
         // the engine starts after the worker subscribed: its publisher binds later, on the same ports
-        int pubPort = freePort();
-        int replayPort = freePort();
+        int[] ports = LoopbackPorts.distinct(2);
+        int pubPort = ports[0];
+        int replayPort = ports[1];
         List<KvEventBatch> got = new CopyOnWriteArrayList<>();
         try (ZmqKvEventSubscriber early = new ZmqKvEventSubscriber(
                 "w1", "tcp://*:" + pubPort, "tcp://*:" + replayPort, "kv-events", BS, got::add)) {

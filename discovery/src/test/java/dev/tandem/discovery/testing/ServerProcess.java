@@ -145,12 +145,21 @@ public abstract class ServerProcess implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    /** A loopback port that was free a moment ago. */
+    private static final java.util.Set<Integer> ISSUED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A loopback port that was free a moment ago and that this JVM has not handed out before: the kernel may give
+     * a just-closed port out again, and two servers of one test (etcd's client and peer ports) must not share one.
+     */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        while (true) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                if (ISSUED.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
