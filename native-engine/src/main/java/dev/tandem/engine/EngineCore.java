@@ -240,6 +240,9 @@ public final class EngineCore implements SteppedEngine {
                 bm.usedBlocks(),
                 bm.totalBlocks(),
                 scheduler.pendingPrefillTokens(),
-                nowNanos);
+                nowNanos,
+                scheduler.prefixQueryTokens(),
+                scheduler.prefixHitTokens(),
+                scheduler.preemptions());
     }
 }

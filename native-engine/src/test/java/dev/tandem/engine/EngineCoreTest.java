@@ -165,7 +165,26 @@ class EngineCoreTest {
         assertThat(after.pendingPrefillTokens()).isEqualTo(12 + 6);
         drain(core);
         LoadSnapshot done = core.load(44);
-        assertThat(done).isEqualTo(new LoadSnapshot("core-2", 0, 0, 0, 64, 0, 44));
+        assertThat(done).isEqualTo(new LoadSnapshot("core-2", 0, 0, 0, 64, 0, 44, 26, 0, 0));
+    }
+
+    @Test
+    void theLoadCountsPrefixCacheQueriesAndHitsInTokens() {
+        EngineCore core = SimEngineProvider.core(EngineConfig.builder()
+                .workerId("core-3")
+                .blockSize(4)
+                .kvBlocks(64)
+                .clock(new ManualClock())
+                .build());
+        add(core, "a", SimReference.prompt(18, 1), 2);
+        drain(core);
+        add(core, "b", SimReference.prompt(18, 1), 2);
+        drain(core);
+        LoadSnapshot s = core.load(1);
+        // the second request finds the first's four full blocks cached (the last token is always computed)
+        assertThat(s.prefixQueryTokens()).isEqualTo(36);
+        assertThat(s.prefixHitTokens()).isEqualTo(16);
+        assertThat(s.preemptions()).isZero();
     }
 
     @Property(tries = 100)

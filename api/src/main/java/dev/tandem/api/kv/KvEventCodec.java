@@ -83,6 +83,9 @@ public final class KvEventCodec {
                 .setKvBlocksTotal(s.kvBlocksTotal())
                 .setPendingPrefillTokens(s.pendingPrefillTokens())
                 .setTimestampNanos(s.timestampNanos())
+                .setPrefixQueryTokens(s.prefixQueryTokens())
+                .setPrefixHitTokens(s.prefixHitTokens())
+                .setPreemptions(s.preemptions())
                 .build()
                 .toByteArray();
     }
@@ -96,7 +99,10 @@ public final class KvEventCodec {
                 p.getKvBlocksUsed(),
                 p.getKvBlocksTotal(),
                 p.getPendingPrefillTokens(),
-                p.getTimestampNanos());
+                p.getTimestampNanos(),
+                p.getPrefixQueryTokens(),
+                p.getPrefixHitTokens(),
+                p.getPreemptions());
     }
 
     private static long[] toArray(List<Long> list) {

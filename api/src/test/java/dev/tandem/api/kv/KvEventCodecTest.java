@@ -46,7 +46,7 @@ class KvEventCodecTest {
 
     @Test
     void loadSnapshotSurvivesTheWire() throws Exception {
-        var s = new LoadSnapshot("w", 3, 4, 100, 1000, 5000, 123456789L);
+        var s = new LoadSnapshot("w", 3, 4, 100, 1000, 5000, 123456789L, 640, 320, 2);
         assertThat(KvEventCodec.decodeLoad(KvEventCodec.encode(s))).isEqualTo(s);
     }
 }

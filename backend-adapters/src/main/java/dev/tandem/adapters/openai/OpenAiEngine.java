@@ -206,7 +206,10 @@ public final class OpenAiEngine implements Engine {
                 blocks,
                 config.kvBlocks(),
                 pendingPromptTokens.get(),
-                System.nanoTime());
+                System.nanoTime(),
+                Math.round(m.prefixQueries()),
+                Math.round(m.prefixHits()),
+                Math.round(m.preemptions()));
     }
 
     /** The upstream's cache is its own: nothing is known here (no KV events from a plain OpenAI server). */

@@ -11,14 +11,22 @@ import java.time.Duration;
  * The upstream's own load, read from its Prometheus {@code /metrics} every second when it serves them: vLLM's
  * {@code vllm:num_requests_running}, {@code vllm:num_requests_waiting}, {@code vllm:kv_cache_usage_perc} (older
  * {@code vllm:gpu_cache_usage_perc}), or SGLang's {@code sglang:num_running_reqs}, {@code sglang:num_queue_reqs},
- * {@code sglang:token_usage}. Samples of one metric with several label sets (data-parallel ranks) are summed, usage
+ * {@code sglang:token_usage}; and vLLM's counters {@code vllm:prefix_cache_queries_total}, {@code
+ * vllm:prefix_cache_hits_total} (tokens) and {@code vllm:num_preemptions_total}. Samples of one metric with several label sets (data-parallel ranks) are summed, usage
  * averaged. An upstream without metrics leaves the adapter's own counts alone. One virtual thread polls.
  */
 final class UpstreamMetrics implements AutoCloseable {
 
     /** The last reading; {@code known} false until an answer had at least one of the metrics. */
-    record Reading(boolean known, double running, double waiting, double cacheUsage) {
-        static final Reading NONE = new Reading(false, 0, 0, 0);
+    record Reading(
+            boolean known,
+            double running,
+            double waiting,
+            double cacheUsage,
+            double prefixQueries,
+            double prefixHits,
+            double preemptions) {
+        static final Reading NONE = new Reading(false, 0, 0, 0, 0, 0, 0);
     }
 
     private final URI url;
@@ -73,6 +81,9 @@ final class UpstreamMetrics implements AutoCloseable {
         double waiting = 0;
         double usage = 0;
         int usageSamples = 0;
+        double queries = 0;
+        double hits = 0;
+        double preemptions = 0;
         boolean known = false;
         for (String line : text.split("\n")) {
             if (line.isEmpty() || line.charAt(0) == '#') {
@@ -105,12 +116,16 @@ final class UpstreamMetrics implements AutoCloseable {
                     usageSamples++;
                     known = true;
                 }
+                case "vllm:prefix_cache_queries_total" -> queries += value;
+                case "vllm:prefix_cache_hits_total" -> hits += value;
+                case "vllm:num_preemptions_total" -> preemptions += value;
                 default -> {
-                    // not a gauge this adapter uses
+                    // not a metric this adapter uses
                 }
             }
         }
-        return new Reading(known, running, waiting, usageSamples == 0 ? 0 : usage / usageSamples);
+        return new Reading(
+                known, running, waiting, usageSamples == 0 ? 0 : usage / usageSamples, queries, hits, preemptions);
     }
 
     @Override

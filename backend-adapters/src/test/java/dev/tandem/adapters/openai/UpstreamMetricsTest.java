@@ -25,6 +25,21 @@ class UpstreamMetricsTest {
     }
 
     @Test
+    void vllmPrefixCacheAndPreemptionCountersAreSummedOverRanks() {
+        var r = UpstreamMetrics.parse("""
+                # TYPE vllm:prefix_cache_queries_total counter
+                vllm:prefix_cache_queries_total{engine="0",model_name="m"} 1000.0
+                vllm:prefix_cache_queries_total{engine="1",model_name="m"} 500.0
+                vllm:prefix_cache_hits_total{engine="0",model_name="m"} 640.0
+                vllm:num_preemptions_total{engine="0",model_name="m"} 3.0
+                vllm:num_requests_running{engine="0",model_name="m"} 1.0
+                """);
+        assertThat(r.prefixQueries()).isEqualTo(1500.0);
+        assertThat(r.prefixHits()).isEqualTo(640.0);
+        assertThat(r.preemptions()).isEqualTo(3.0);
+    }
+
+    @Test
     void sglangGaugesAreReadToo() {
         var r = UpstreamMetrics.parse("""
                 sglang:num_running_reqs{model_name="m"} 4

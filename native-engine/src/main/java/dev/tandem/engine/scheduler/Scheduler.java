@@ -94,6 +94,18 @@ public final class Scheduler {
     }
 
     private long preemptions;
+    private long prefixQueryTokens;
+    private long prefixHitTokens;
+
+    /** Prompt tokens looked up in the prefix cache (each sequence once, at its first admission). */
+    public long prefixQueryTokens() {
+        return prefixQueryTokens;
+    }
+
+    /** Of those, tokens found in the local cache or loaded as a cache hit through the connector. */
+    public long prefixHitTokens() {
+        return prefixHitTokens;
+    }
 
     /** Preemptions since this scheduler started. */
     public long preemptions() {
@@ -263,6 +275,8 @@ public final class Scheduler {
         seq.committedBlocks = cachedBlocks;
         if (seq.cachedPromptTokens < 0) {
             seq.cachedPromptTokens = Math.min(start + cacheHitTokens, seq.promptLength());
+            prefixQueryTokens += seq.promptLength();
+            prefixHitTokens += seq.cachedPromptTokens;
         }
     }
 

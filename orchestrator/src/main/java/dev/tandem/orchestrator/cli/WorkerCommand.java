@@ -6,6 +6,8 @@ import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.Engines;
 import dev.tandem.api.events.EventPlane;
+import dev.tandem.orchestrator.metrics.MetricsEndpoint;
+import dev.tandem.orchestrator.metrics.WorkerMetrics;
 import dev.tandem.orchestrator.runtime.WorkerHost;
 import dev.tandem.orchestrator.runtime.grpc.GrpcWorkerServer;
 import java.time.Duration;
@@ -64,6 +66,13 @@ public final class WorkerCommand implements Callable<Integer> {
             defaultValue = "0",
             description = "Request-plane port, 0 = ephemeral (default: ${DEFAULT-VALUE}).")
     int port;
+
+    @Option(
+            names = "--metrics-port",
+            defaultValue = "0",
+            description = "Port of this worker's own Prometheus /metrics (on --host), 0 = ephemeral (printed at"
+                    + " start), -1 = none (default: ${DEFAULT-VALUE}).")
+    int metricsPort;
 
     @Option(names = "--instance-id", description = "Instance id (default: derived from the discovery lease).")
     String instanceId;
@@ -131,6 +140,8 @@ public final class WorkerCommand implements Callable<Integer> {
         if (transfers) {
             connector.advertise(server.address());
         }
+        MetricsEndpoint metrics =
+                metricsPort < 0 ? null : MetricsEndpoint.start(host, metricsPort, WorkerMetrics.of(e)::scrape);
         WorkerHost worker = WorkerHost.start(planes.namespace, id, e, server.address(), d, ev, lease, ttl, role);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -143,12 +154,20 @@ public final class WorkerCommand implements Callable<Integer> {
             }
             worker.close();
             server.close();
+            if (metrics != null) {
+                metrics.close();
+            }
             ev.close();
             d.close();
             stopped.countDown();
         }));
         System.err.printf(
-                "tandem: worker %s serves %s on %s (%s engine)%n", id, e.info().modelName(), server.address(), engine);
+                "tandem: worker %s serves %s on %s (%s engine)%s%n",
+                id,
+                e.info().modelName(),
+                server.address(),
+                engine,
+                metrics == null ? "" : "; metrics on http://" + host + ":" + metrics.port() + "/metrics");
         stopped.await();
         return 0;
     }

@@ -10,8 +10,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What {@code /status.json} shows a person: every worker (id, role, model, address, state, KV usage, prefix hit
- * rate, running and waiting requests) and the latest routing decisions with their overlap. Prefix hit rates are
- * this frontend's own: cached ÷ prompt tokens of the requests each worker served.
+ * rate, running and waiting requests) and the latest routing decisions with their overlap. A prefix hit rate is
+ * the worker's own (hit ÷ queried prompt tokens since its engine started, from its load snapshots) when its engine
+ * counts them, else this frontend's: cached ÷ prompt tokens of the requests the worker served for it.
  */
 final class StatusBoard {
 
@@ -62,7 +63,15 @@ final class StatusBoard {
                 o.put("waiting", l.waitingRequests());
             }
             long[] t = served.get(w.id());
-            if (t != null) {
+            if (l != null && l.prefixQueryTokens() > 0) {
+                o.put("prefix_hit_rate", (double) l.prefixHitTokens() / l.prefixQueryTokens());
+                o.put("preemptions", l.preemptions());
+                if (t != null) {
+                    synchronized (t) {
+                        o.put("prompt_tokens", t[0]);
+                    }
+                }
+            } else if (t != null) {
                 synchronized (t) {
                     o.put("prompt_tokens", t[0]);
                     o.put("prefix_hit_rate", t[0] == 0 ? 0 : (double) t[1] / t[0]);

@@ -3,9 +3,9 @@ package dev.tandem.orchestrator.metrics;
 import dev.tandem.api.kv.LoadSnapshot;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
-import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,12 +13,11 @@ import java.io.UncheckedIOException;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Supplier;
-import java.util.function.ToDoubleFunction;
 
 /**
  * A frontend's metrics in Prometheus' model (the Prometheus Java client 1.x), served as text on {@code /metrics}.
  * Each frontend has its own registry (several run in one JVM in tests and in the embedded server). Worker gauges
- * come from the load snapshots the workers publish every 200 ms.
+ * come from the load snapshots the workers publish every 200 ms; the JVM's own (memory, GC, threads) come with them.
  */
 public final class TandemMetrics {
 
@@ -103,24 +102,8 @@ public final class TandemMetrics {
     /** @param loads the latest load snapshot of every live worker */
     public TandemMetrics(Supplier<Collection<LoadSnapshot>> loads) {
         REJECTION_REASONS.forEach(r -> rejections.labelValues(r));
-        workerGauge(loads, "tandem_worker_kv_blocks_active", "KV blocks in use", LoadSnapshot::kvBlocksUsed);
-        workerGauge(loads, "tandem_worker_kv_blocks_capacity", "KV blocks in all", LoadSnapshot::kvBlocksTotal);
-        workerGauge(loads, "tandem_worker_requests_running", "Requests scheduled", LoadSnapshot::runningRequests);
-        workerGauge(loads, "tandem_worker_requests_waiting", "Requests queued", LoadSnapshot::waitingRequests);
-    }
-
-    private void workerGauge(
-            Supplier<Collection<LoadSnapshot>> loads, String name, String help, ToDoubleFunction<LoadSnapshot> f) {
-        GaugeWithCallback.builder()
-                .name(name)
-                .help(help + " on each worker (its latest load snapshot)")
-                .labelNames("worker")
-                .callback(cb -> {
-                    for (LoadSnapshot s : loads.get()) {
-                        cb.call(f.applyAsDouble(s), s.workerId());
-                    }
-                })
-                .register(registry);
+        WorkerMetrics.register(registry, loads);
+        JvmMetrics.builder().register(registry);
     }
 
     /** A registry's worth of metrics for code that runs without a frontend (tests, tools). */
@@ -130,6 +113,10 @@ public final class TandemMetrics {
 
     /** The text exposition format (version 0.0.4) of every metric. */
     public byte[] scrape() {
+        return scrape(registry);
+    }
+
+    static byte[] scrape(PrometheusRegistry registry) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
             PrometheusTextFormatWriter.create().write(out, registry.scrape());

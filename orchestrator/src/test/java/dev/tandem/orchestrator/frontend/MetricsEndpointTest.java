@@ -91,6 +91,12 @@ class MetricsEndpointTest {
                 assertThat(after).contains("tandem_worker_requests_running{worker=\"" + w + "\"}");
             }
             assertThat(sum(after, "tandem_worker_kv_blocks_capacity")).isEqualTo(2 * 1024);
+            // every prompt token the frontend sent was looked up in a worker's prefix cache, once
+            assertThat(sum(after, "tandem_worker_prefix_cache_queries_total")
+                            - sum(before, "tandem_worker_prefix_cache_queries_total"))
+                    .isEqualTo(sum(after, "tandem_frontend_input_tokens_total")
+                            - sum(before, "tandem_frontend_input_tokens_total"));
+            assertThat(after).contains("tandem_worker_preemptions_total{worker=\"worker-0\"}");
         }
     }
 }
