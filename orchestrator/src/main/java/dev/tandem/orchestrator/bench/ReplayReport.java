@@ -56,9 +56,9 @@ public record ReplayReport(
         ObjectNode o = Json.object();
         o.put("requests", requests);
         o.put("completion_tokens", completionTokens);
-        o.set("ttft_ms", summary(ttftMs));
-        o.set("itl_ms", summary(itlMs));
-        o.set("e2e_ms", summary(e2eMs));
+        o.set("ttft_ms", ttftMs.json());
+        o.set("itl_ms", itlMs.json());
+        o.set("e2e_ms", e2eMs.json());
         o.put("throughput_tok_s", round(throughputTokS));
         o.put("prefix_hit_rate", Math.round(prefixHitRate * 1e6) / 1e6);
         o.put("load_imbalance", Math.round(loadImbalance * 1e4) / 1e4);
@@ -79,15 +79,6 @@ public record ReplayReport(
         o.put("decode_workers", goodput.decodeWorkers());
         o.put("kv_transfer_bytes", goodput.kvTransferBytes());
         o.put("kv_bytes_per_token", goodput.kvBytesPerToken());
-        return o;
-    }
-
-    private static ObjectNode summary(LatencySummary s) {
-        ObjectNode o = Json.object();
-        o.put("avg", round(s.avg()));
-        o.put("p50", round(s.p50()));
-        o.put("p90", round(s.p90()));
-        o.put("p99", round(s.p99()));
         return o;
     }
 

@@ -10,7 +10,13 @@ import picocli.CommandLine.Spec;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks (results on stdout; --json for machines).",
-        subcommands = {ReplayCommand.class, BenchEngineCommand.class, BenchTransferCommand.class, JmhCommand.class})
+        subcommands = {
+            ReplayCommand.class,
+            BenchEngineCommand.class,
+            BenchTransferCommand.class,
+            BenchServeCommand.class,
+            JmhCommand.class
+        })
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
