@@ -61,6 +61,8 @@ public final class FrontendCommand implements Callable<Integer> {
                 replica);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("tandem: frontend " + replica + " draining");
+            http.drainOnShutdown(f::drain);
             f.close();
             ev.close();
             d.close();

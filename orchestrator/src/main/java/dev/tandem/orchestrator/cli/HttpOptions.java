@@ -62,6 +62,31 @@ final class HttpOptions {
                     + " more get 429 with Retry-After (default: none).")
     Double rateLimit;
 
+    @Option(
+            names = "--drain-seconds",
+            defaultValue = "30",
+            description = "On SIGTERM, how long requests in progress may take to finish; /ready says 503 and no new"
+                    + " connection is taken meanwhile (default: ${DEFAULT-VALUE}).")
+    int drainSeconds;
+
+    /** The graceful stop of SIGTERM: {@code drain} for up to {@code --drain-seconds}, saying what was cut. */
+    void drainOnShutdown(Drainable drain) {
+        try {
+            if (!drain.drain(java.time.Duration.ofSeconds(Math.max(0, drainSeconds)))) {
+                System.err.println(
+                        "tandem: requests still in progress after --drain-seconds " + drainSeconds + " were cut");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Something that stops gracefully: {@code Frontend::drain}, {@code EmbeddedCluster::drain}. */
+    @FunctionalInterface
+    interface Drainable {
+        boolean drain(java.time.Duration timeout) throws InterruptedException;
+    }
+
     /** The frontend settings these flags give, with the command's migration limit. */
     FrontendConfig config(int migrationLimit) {
         if (protectStatus && apiKeysFile == null) {

@@ -129,7 +129,8 @@ public final class ServeCommand implements Callable<Integer> {
                 tiers.settings()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.err.println("tandem: shutting down");
+            System.err.println("tandem: shutting down (draining)");
+            http.drainOnShutdown(cluster::drain);
             cluster.close();
             stopped.countDown();
         }));

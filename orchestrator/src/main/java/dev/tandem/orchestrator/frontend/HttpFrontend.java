@@ -41,6 +41,7 @@ public final class HttpFrontend implements AutoCloseable {
     private final OpenAiService service;
     private final Map<String, Map<String, Route>> routes = new LinkedHashMap<>();
     private HttpServer server;
+    private volatile boolean draining;
 
     public HttpFrontend(OpenAiService service) {
         this.service = service;
@@ -275,10 +276,19 @@ public final class HttpFrontend implements AutoCloseable {
     }
 
     private void ready(Exchange ex) {
-        boolean ready = service.pool().size() > 0;
+        boolean ready = !draining && service.pool().size() > 0;
         ObjectNode o = Json.object();
-        o.put("status", ready ? "ready" : "no workers");
+        o.put("status", draining ? "draining" : ready ? "ready" : "no workers");
         ex.json(ready ? 200 : 503, o);
+    }
+
+    /**
+     * A graceful stop (SIGTERM): {@code /ready} says 503, no new connection is taken, idle ones close, and the
+     * requests in progress (streams too) finish for up to {@code timeout}. Returns whether all of them did.
+     */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        draining = true;
+        return server == null || server.drain(timeout);
     }
 
     @Override

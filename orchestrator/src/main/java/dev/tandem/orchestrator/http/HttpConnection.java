@@ -27,6 +27,10 @@ final class HttpConnection implements Runnable {
     private final ErrorRenderer errors;
     private final HttpServer.Counters counters;
     private ConnectionOutput out;
+    /** Between a request's head and its response's end. */
+    private volatile boolean busy;
+    /** The server drains: answer the request in progress with {@code Connection: close}, take no other. */
+    private volatile boolean draining;
 
     HttpConnection(
             Socket socket, HttpLimits limits, HttpHandler handler, ErrorRenderer errors, HttpServer.Counters counters) {
@@ -41,6 +45,14 @@ final class HttpConnection implements Runnable {
     long blockedSinceNanos() {
         ConnectionOutput o = out;
         return o == null ? 0 : o.blockedSinceNanos();
+    }
+
+    /** Closes the connection now when it waits for a request, else after the response in progress. */
+    void drain() {
+        draining = true;
+        if (!busy) {
+            close();
+        }
     }
 
     void close() {
@@ -67,6 +79,7 @@ final class HttpConnection implements Runnable {
         try {
             while (true) {
                 in.awaitRequest(limits.idleTimeout().toMillis());
+                busy = true;
                 response = null;
                 RequestHead head = reader.readHead();
                 if (head == null) {
@@ -76,7 +89,7 @@ final class HttpConnection implements Runnable {
                     out.write(CONTINUE);
                     out.flush();
                 });
-                response = new HttpResponse(out, head.minorVersion(), head.keepAlive());
+                response = new HttpResponse(out, head.minorVersion(), head.keepAlive() && !draining);
                 counters.requests.increment();
                 serve(
                         new HttpRequest(
@@ -86,6 +99,10 @@ final class HttpConnection implements Runnable {
                 if (!response.keepAlive()) {
                     lingeringClose(in);
                     return;
+                }
+                busy = false;
+                if (draining) {
+                    break;
                 }
             }
         } catch (ProtocolException e) {

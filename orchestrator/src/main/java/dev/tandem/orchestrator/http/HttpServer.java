@@ -179,6 +179,28 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops accepting, closes the connections that wait for a request, and lets the requests in progress finish
+     * (their responses say {@code Connection: close}) for up to {@code timeout}; then closes what is left. Returns
+     * whether every request finished in time.
+     */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        closed = true;
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+        open.forEach(HttpConnection::drain);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!open.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        boolean finished = open.isEmpty();
+        close();
+        return finished;
+    }
+
     /** Stops accepting and closes every connection (requests in flight see their client leave). */
     @Override
     public void close() {

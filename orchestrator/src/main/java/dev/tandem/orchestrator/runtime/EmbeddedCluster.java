@@ -259,6 +259,11 @@ public final class EmbeddedCluster implements AutoCloseable {
         return List.copyOf(transferServers);
     }
 
+    /** The frontend's graceful stop ({@link Frontend#drain}); the workers keep serving until {@link #close()}. */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        return frontend == null || frontend.drain(timeout);
+    }
+
     @Override
     public void close() {
         if (frontend != null) {

@@ -71,6 +71,11 @@ public final class Frontend implements AutoCloseable {
         return pool;
     }
 
+    /** See {@link HttpFrontend#drain}: the graceful stop of SIGTERM, before {@link #close()}. */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        return http.drain(timeout);
+    }
+
     @Override
     public void close() {
         http.close();

@@ -50,6 +50,68 @@ class HttpServerTest {
     }
 
     @Test
+    void aDrainLetsTheResponseInProgressFinishClosesIdleConnectionsAndTakesNoNewOnes() throws Exception {
+        java.util.concurrent.CountDownLatch streaming = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        HttpHandler slow = (req, res) -> {
+            if (req.path().equals("/slow")) {
+                OutputStream out = res.stream(200, "text/plain");
+                out.write("first ".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                streaming.countDown();
+                release.await();
+                out.write("last".getBytes(StandardCharsets.US_ASCII));
+            } else {
+                res.send(200, "text/plain", "ok".getBytes(StandardCharsets.US_ASCII));
+            }
+        };
+        HttpServer server = HttpServer.start("127.0.0.1", 0, limits(16), slow, ERRORS);
+        try (RawHttp busy = new RawHttp(server.port());
+                RawHttp idle = new RawHttp(server.port())) {
+            idle.send(GET);
+            assertThat(idle.read(5000).status()).isEqualTo(200); // kept alive, now waiting for a request
+            busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(streaming.await(5, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.drain(Duration.ofSeconds(10));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            RawHttp.Transcript idleEnd = idle.readUntilClosed(5000);
+            assertThat(idleEnd.closed()).as("the idle connection is closed").isTrue();
+            assertThat(idleEnd.responses()).isEmpty();
+            assertThatRefused(server.port());
+            assertThat(drained).isNotDone();
+            release.countDown();
+            RawHttp.Transcript t = busy.readUntilClosed(5000);
+            assertThat(t.statuses()).containsExactly(200);
+            assertThat(t.responses().getFirst().text()).isEqualTo("first last");
+            // its head went out before the drain, so the close comes after the response, not in a header
+            assertThat(t.closed()).isTrue();
+            assertThat(drained.get(5, TimeUnit.SECONDS))
+                    .as("every request finished")
+                    .isTrue();
+        } finally {
+            server.close();
+        }
+    }
+
+    private static void assertThatRefused(int port) {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(2000);
+            s.getOutputStream().write(GET.getBytes(StandardCharsets.US_ASCII));
+            assertThat(s.getInputStream().read())
+                    .as("no answer on a new connection")
+                    .isEqualTo(-1);
+        } catch (java.io.IOException refused) {
+            // refused or reset: no new connection is taken
+        }
+    }
+
+    @Test
     void connectionsBeyondTheLimitGet503AndAClose() throws Exception {
         HttpHandler ok = (req, res) -> res.send(200, "text/plain", "ok".getBytes(StandardCharsets.US_ASCII));
         try (HttpServer server = HttpServer.start("127.0.0.1", 0, limits(1), ok, ERRORS);
