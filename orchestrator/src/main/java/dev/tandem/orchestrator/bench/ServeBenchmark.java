@@ -51,6 +51,7 @@ public final class ServeBenchmark {
      * @param promptLen prompt tokens wanted; the prompt is calibrated against the server's count when it gives one
      * @param requestRate requests per second (Poisson arrivals), 0 = each as soon as a stream is free
      * @param warmup requests sent first and not counted (they open the connections)
+     * @param headers extra request headers (a gateway's routing headers, say)
      */
     public record Settings(
             URI baseUrl,
@@ -64,9 +65,11 @@ public final class ServeBenchmark {
             int warmup,
             String apiKey,
             long seed,
-            Duration timeout) {
+            Duration timeout,
+            Map<String, String> headers) {
 
         public Settings {
+            headers = Map.copyOf(headers);
             if (!endpoint.equals("completions") && !endpoint.equals("chat")) {
                 throw new IllegalArgumentException("--endpoint must be completions or chat, not '" + endpoint + "'");
             }
@@ -312,6 +315,7 @@ public final class ServeBenchmark {
         if (s.apiKey() != null) {
             req.header("Authorization", "Bearer " + s.apiKey());
         }
+        s.headers().forEach(req::header);
         long t0 = System.nanoTime();
         try {
             HttpResponse<InputStream> res = http.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());

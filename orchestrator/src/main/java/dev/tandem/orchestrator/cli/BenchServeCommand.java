@@ -79,6 +79,11 @@ public final class BenchServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(
+            names = "--header",
+            description = "An extra request header NAME:VALUE (repeatable; a gateway's routing headers, say).")
+    java.util.List<String> headers = new java.util.ArrayList<>();
+
+    @Option(
             names = "--seed",
             defaultValue = "0",
             description = "Seed of prompts and arrivals (default: ${DEFAULT-VALUE}).")
@@ -117,7 +122,8 @@ public final class BenchServeCommand implements Callable<Integer> {
                 warmup,
                 key,
                 seed,
-                Duration.ofSeconds(timeoutSeconds)));
+                Duration.ofSeconds(timeoutSeconds),
+                headers(headers)));
         LatencySummary t = r.ttftMs();
         LatencySummary i = r.itlMs();
         System.err.printf(
@@ -135,6 +141,18 @@ public final class BenchServeCommand implements Callable<Integer> {
                 r.errors().isEmpty() ? "" : "; errors " + r.errors());
         System.out.println(json ? Json.text(r.json()) : r.json().toPrettyString());
         return r.failed() == 0 ? 0 : 1;
+    }
+
+    private static java.util.Map<String, String> headers(java.util.List<String> given) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String h : given) {
+            int colon = h.indexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("--header must be NAME:VALUE, not '" + h + "'");
+            }
+            out.put(h.substring(0, colon).strip(), h.substring(colon + 1).strip());
+        }
+        return out;
     }
 
     private static String firstModel(URI root, String key) throws IOException, InterruptedException {

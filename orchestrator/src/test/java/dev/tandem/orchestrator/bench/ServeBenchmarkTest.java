@@ -37,7 +37,8 @@ class ServeBenchmarkTest {
                 2,
                 null,
                 7,
-                Duration.ofSeconds(60));
+                Duration.ofSeconds(60),
+                Map.of("X-Bench", "serve"));
     }
 
     @Test
@@ -84,7 +85,8 @@ class ServeBenchmarkTest {
                     0,
                     null,
                     0,
-                    Duration.ofSeconds(10));
+                    Duration.ofSeconds(10),
+                    Map.of());
             assertThatThrownBy(() -> ServeBenchmark.run(wrong)).hasMessageContaining("HTTP 404");
         }
     }
