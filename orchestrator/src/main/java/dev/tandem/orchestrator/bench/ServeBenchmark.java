@@ -158,7 +158,7 @@ public final class ServeBenchmark {
     }
 
     /** Runs the warm-up, then the measured requests; returns when every request has ended. */
-    public static Result run(Settings s) throws InterruptedException {
+    public static Result run(Settings s) throws InterruptedException, IOException {
         try (ExecutorService io = Executors.newVirtualThreadPerTaskExecutor()) {
             ServeBenchmark b = new ServeBenchmark(s, io);
             try {
@@ -169,7 +169,7 @@ public final class ServeBenchmark {
         }
     }
 
-    private Result measure() throws InterruptedException {
+    private Result measure() throws InterruptedException, IOException {
         int words = calibrate();
         if (s.warmup() > 0) {
             runAll(s.warmup(), 0, words, s.seed() ^ 0x5EEDL);
@@ -225,7 +225,7 @@ public final class ServeBenchmark {
      * and 300 words, then a few corrections at the length itself (a chat template adds a fixed part); {@code
      * --prompt-len} words when the server reports no usage.
      */
-    private int calibrate() {
+    private int calibrate() throws IOException {
         int small = calibration(100);
         int large = calibration(300);
         if (small <= 0 || large <= small) {
@@ -244,10 +244,10 @@ public final class ServeBenchmark {
         return words;
     }
 
-    private int calibration(int words) {
+    private int calibration(int words) throws IOException {
         Outcome o = send(prompt(new SplittableRandom(s.seed() - words), -1, words), 1);
         if (!o.ok()) {
-            throw new IllegalStateException("a first request to " + s.baseUrl() + " failed: " + o.error());
+            throw new IOException("a first request to " + s.baseUrl() + " failed: " + o.error());
         }
         return o.promptTokens();
     }

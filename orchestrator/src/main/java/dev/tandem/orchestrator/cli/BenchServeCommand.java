@@ -162,14 +162,19 @@ public final class BenchServeCommand implements Callable<Integer> {
             req.header("Authorization", "Bearer " + key);
         }
         try (HttpClient http = HttpClient.newHttpClient()) {
-            HttpResponse<String> r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r;
+            try {
+                r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                throw new IOException("cannot reach " + root + "/models ("
+                        + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+            }
             if (r.statusCode() != 200) {
-                throw new IllegalStateException(
-                        "GET " + root + "/models answered " + r.statusCode() + "; give --model");
+                throw new IOException("GET " + root + "/models answered " + r.statusCode() + "; give --model");
             }
             JsonNode data = new ObjectMapper().readTree(r.body()).path("data");
             if (!data.isArray() || data.isEmpty()) {
-                throw new IllegalStateException(root + "/models lists no model; give --model");
+                throw new IOException(root + "/models lists no model; give --model");
             }
             return data.get(0).path("id").asText();
         }
