@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load for scripts/chaos (standard library only): streaming chat completions over kept-alive connections.
+"""Load for scripts/chaos (standard library only): streaming completions over kept-alive connections.
 
   chaos-load.py reference URL MODEL PROMPTS MAX_TOKENS OUT.json
       each prompt once, one at a time, on a quiet cluster: the expected text of every prompt
@@ -7,8 +7,10 @@
       CONCURRENCY streams at all times for SECONDS, cycling through the prompts; every finished stream is compared
       with its reference; prints and writes {"streams", "ok", "failed", "mismatches", "reasons"}
 
-Greedy decoding (temperature 0) makes every prompt's text a fixed function of the model, so a stream that was cut
-and continued elsewhere must still produce exactly the reference text.
+Prompts are token ids (BOS and ids below 500, valid in any vocabulary of 512 or more; the test models have no text
+tokenizer) and the streams return the generated ids (return_token_ids, ignore_eos). Greedy decoding (temperature 0)
+makes every prompt's continuation a fixed function of the model, so a stream that was cut and continued elsewhere
+must still produce exactly the reference ids.
 """
 import http.client
 import json
@@ -17,13 +19,9 @@ import threading
 import time
 import urllib.parse
 
-NAMES = ["Lily", "Tom", "Sue", "Ben", "Max", "Mia", "Sam", "Anna", "Leo", "Zoe"]
-THINGS = ["a red ball", "a big dog", "a little boat", "a shiny key", "a tall tree", "a funny hat", "a blue bird",
-          "a warm cake"]
-
-
 def prompt(i):
-    return f"Once upon a time, {NAMES[i % len(NAMES)]} found {THINGS[(i // len(NAMES)) % len(THINGS)]}. Story {i}:"
+    """BOS and 8 to 39 ids, distinct per prompt from the second id on."""
+    return [1] + [3 + (37 * i + 11 * k * k + k) % 497 for k in range(8 + (i * 7) % 32)]
 
 
 class Client:
@@ -35,12 +33,12 @@ class Client:
         self.conn = None
 
     def stream(self, model, text, max_tokens):
-        body = json.dumps({"model": model, "messages": [{"role": "user", "content": text}], "max_tokens": max_tokens,
-                           "temperature": 0, "stream": True, "stream_options": {"include_usage": True}})
+        body = json.dumps({"model": model, "prompt": text, "max_tokens": max_tokens, "temperature": 0,
+                           "ignore_eos": True, "return_token_ids": True, "stream": True})
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
         try:
-            self.conn.request("POST", self.base + "/chat/completions", body,
+            self.conn.request("POST", self.base + "/completions", body,
                               {"Content-Type": "application/json", "Connection": "keep-alive"})
             r = self.conn.getresponse()
             if r.status != 200:
@@ -62,14 +60,16 @@ class Client:
                 if "error" in c:
                     err = "error event: " + str(c["error"].get("message"))[:120]
                 for ch in c.get("choices", []):
-                    out.append((ch.get("delta") or {}).get("content") or "")
+                    out.extend(ch.get("token_ids") or [])
             r.read()
             if err:
                 return None, err
             if not done:
                 self.close()
                 return None, "stream ended without [DONE]"
-            return "".join(out), None
+            if len(out) != max_tokens:
+                return None, f"{len(out)} ids instead of {max_tokens}"
+            return out, None
         except (OSError, http.client.HTTPException, ValueError) as e:
             self.close()
             return None, type(e).__name__ + ": " + str(e)[:120]
@@ -95,7 +95,7 @@ def reference(url, model, prompts, max_tokens, out):
 def load(url, model, prompts, max_tokens, seconds, concurrency, ref_file, out):
     ref = json.load(open(ref_file))
     lock = threading.Lock()
-    stats = {"streams": 0, "ok": 0, "failed": 0, "mismatches": 0, "reasons": {}}
+    stats = {"streams": 0, "ok": 0, "failed": 0, "mismatches": 0, "reasons": {}, "mismatched": []}
     deadline = time.monotonic() + seconds
     counter = [0]
 
@@ -114,6 +114,10 @@ def load(url, model, prompts, max_tokens, seconds, concurrency, ref_file, out):
                     stats["reasons"][key] = stats["reasons"].get(key, 0) + 1
                 elif text != ref[str(i)]:
                     stats["mismatches"] += 1
+                    at = next(k for k, (a, b) in enumerate(zip(text, ref[str(i)])) if a != b)
+                    if len(stats["mismatched"]) < 20:
+                        stats["mismatched"].append({"prompt": i, "at": at, "got": text[at:at + 4],
+                                                    "want": ref[str(i)][at:at + 4]})
                     key = f"prompt {i} differs"
                     stats["reasons"][key] = stats["reasons"].get(key, 0) + 1
                 else:
