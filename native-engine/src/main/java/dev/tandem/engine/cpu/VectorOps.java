@@ -21,7 +21,31 @@ public final class VectorOps {
         return L;
     }
 
-    /** {@code Σ a[ao + i] · b[bo + i]} for i in [0, n). */
+    /**
+     * {@code Σ a[ao + i] · b[bo + i]} in the order every matrix product of the engine uses for each of its outputs:
+     * one fused multiply-add accumulator over whole vectors, its lanes added, then a scalar tail. {@link #dot4} and
+     * {@link #dot4x4} keep that order for each of their outputs, so a position's result does not depend on how many
+     * positions share its step or where it sits among them (batch invariance: a request gives the same tokens alone,
+     * in a batch, or continued on another worker after a migration). One dependency chain per row is enough for a
+     * single token's product, which is bound by reading the weights.
+     */
+    public static float dotOrdered(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += a[ao + i] * b[bo + i];
+        }
+        return sum;
+    }
+
+    /**
+     * {@code Σ a[ao + i] · b[bo + i]} with four accumulators: another order than {@link #dotOrdered}, so only for
+     * reductions that never meet a batched counterpart (a vector's own norm).
+     */
     public static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
         float sum;

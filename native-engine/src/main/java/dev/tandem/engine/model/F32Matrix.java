@@ -36,7 +36,7 @@ public final class F32Matrix implements Matrix {
     @Override
     public void matVec(float[] x, float[] out, int from, int to) {
         for (int r = from; r < to; r++) {
-            out[r] = VectorOps.dot(w, r * cols, x, 0, cols);
+            out[r] = VectorOps.dotOrdered(w, r * cols, x, 0, cols);
         }
     }
 
@@ -97,7 +97,7 @@ public final class F32Matrix implements Matrix {
                 outs[u + 3][r] = acc[3];
             }
             for (; u < n; u++) {
-                outs[u][r] = VectorOps.dot(w, wo, xs[u], 0, cols);
+                outs[u][r] = VectorOps.dotOrdered(w, wo, xs[u], 0, cols);
             }
         }
     }
