@@ -184,15 +184,18 @@ public final class WorkerHost implements AutoCloseable {
         return new WorkerHost(namespace, instanceId, engine, discovery, ttl, address, card, lease, events);
     }
 
-    /** Writes the instance key and the model card under {@code lease}. */
+    /**
+     * Writes the model card, then the instance key, under {@code lease}: frontends learn workers from the cards, so
+     * by the time a worker is listed as an instance, the frontends are already being told of its card.
+     */
     private static void register(
             Discovery discovery, String namespace, String instanceId, String address, ModelCard card, Lease lease)
             throws IOException {
+        discovery.put(DiscoveryKeys.model(namespace, card.getModel(), instanceId), ModelCards.encode(card), lease);
         discovery.put(
                 DiscoveryKeys.instance(namespace, COMPONENT, ENDPOINT, instanceId),
                 address.getBytes(StandardCharsets.UTF_8),
                 lease);
-        discovery.put(DiscoveryKeys.model(namespace, card.getModel(), instanceId), ModelCards.encode(card), lease);
     }
 
     /**
