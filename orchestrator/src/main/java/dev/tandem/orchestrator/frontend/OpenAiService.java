@@ -149,12 +149,23 @@ public final class OpenAiService {
     }
 
     private ModelFrontend model(String name) {
-        ModelCard card = pool.card(name).orElseThrow(() -> ApiException.modelNotFound(name));
+        ModelCard card = pool.card(name).orElseThrow(() -> noWorkerFor(name));
         return resolver.resolve(card);
     }
 
+    /**
+     * A model no worker serves now: 404 when none ever did (a wrong name), 503 when its workers are all gone for the
+     * moment (restarting, say), which clients retry.
+     */
+    private ApiException noWorkerFor(String name) {
+        return pool.servedBefore(name)
+                ? ApiException.unavailable(
+                        "No worker serves the model '" + name + "' at the moment; retry in a few seconds")
+                : ApiException.modelNotFound(name);
+    }
+
     GenerationCall call(GenerationSpec spec, ModelFrontend model, PromptInput prompt) {
-        ModelCard card = pool.card(spec.model()).orElseThrow(() -> ApiException.modelNotFound(spec.model()));
+        ModelCard card = pool.card(spec.model()).orElseThrow(() -> noWorkerFor(spec.model()));
         Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : NO_TEXT;
         return new GenerationCall(
                 newId(),

@@ -41,6 +41,9 @@ public final class WorkerPool implements AutoCloseable {
     private final Function<String, WorkerClient> connector;
     private final Map<String, Worker> workers = new ConcurrentHashMap<>();
     private final Map<String, String> keyToInstance = new ConcurrentHashMap<>();
+    /** Every model a worker has served since this pool started: a request for one of them that no worker serves
+     * now is a 503 (retry), not a 404. */
+    private final java.util.Set<String> modelsSeen = ConcurrentHashMap.newKeySet();
     /** Workers that failed a dispatch or a stream, with when: routed around until discovery says otherwise. */
     private final Map<String, Long> down = new ConcurrentHashMap<>();
 
@@ -119,6 +122,7 @@ public final class WorkerPool implements AutoCloseable {
                     return;
                 }
                 keyToInstance.put(put.kv().key(), card.getInstanceId());
+                modelsSeen.add(card.getModel());
                 // A worker registering again at the same address (a fresh lease after an etcd outage) keeps its
                 // client: closing it would break the streams in flight on a healthy worker.
                 Worker previous = workers.get(card.getInstanceId());
@@ -195,6 +199,11 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /** Any worker's card for {@code model}. */
+    /** Whether a worker has served {@code model} since this pool started (it may have none now). */
+    public boolean servedBefore(String model) {
+        return modelsSeen.contains(model);
+    }
+
     public Optional<ModelCard> card(String model) {
         return workersFor(model).stream().map(Worker::card).findFirst();
     }
