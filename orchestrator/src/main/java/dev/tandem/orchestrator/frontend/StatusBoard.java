@@ -63,19 +63,16 @@ final class StatusBoard {
                 o.put("waiting", l.waitingRequests());
             }
             long[] t = served.get(w.id());
-            if (l != null && l.prefixQueryTokens() > 0) {
-                o.put("prefix_hit_rate", (double) l.prefixHitTokens() / l.prefixQueryTokens());
-                o.put("preemptions", l.preemptions());
-                if (t != null) {
-                    synchronized (t) {
-                        o.put("prompt_tokens", t[0]);
-                    }
-                }
-            } else if (t != null) {
+            if (t != null) {
                 synchronized (t) {
                     o.put("prompt_tokens", t[0]);
                     o.put("prefix_hit_rate", t[0] == 0 ? 0 : (double) t[1] / t[0]);
                 }
+            }
+            if (l != null && l.prefixQueryTokens() > 0) {
+                // the worker's own count, over every frontend's requests, replaces this frontend's
+                o.put("prefix_hit_rate", (double) l.prefixHitTokens() / l.prefixQueryTokens());
+                o.put("preemptions", l.preemptions());
             }
         }
         ArrayNode ds = root.putArray("decisions");
