@@ -10,7 +10,6 @@ import dev.tandem.engine.scheduler.ScheduledChunk;
 import dev.tandem.engine.scheduler.Sequence;
 import dev.tandem.engine.scheduler.StepPlan;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -50,14 +49,13 @@ public final class CpuComputeBackend implements ComputeBackend {
     private final float[][] v;
     private final float[][] hb;
     private final float[][] hb2;
-    private final float[][] att;
+    private final BlockedAttention attention;
     /** Logits of sampling positions, allocated on first use (vocab × micro-batch floats). */
     private float[][] logitRows = new float[0][];
 
     private final int[] tokens = new int[MICRO_BATCH];
     private final int[] positions = new int[MICRO_BATCH];
     private final int[][] tables = new int[MICRO_BATCH][];
-    private final int[] kvOffsets = new int[MICRO_BATCH];
     private final int[] sampleSlot = new int[MICRO_BATCH];
     private final float[] invFreq;
     private final float[][] ropeCos;
@@ -77,7 +75,7 @@ public final class CpuComputeBackend implements ComputeBackend {
         v = new float[MICRO_BATCH][c.kvDim()];
         hb = new float[MICRO_BATCH][c.hiddenDim()];
         hb2 = new float[MICRO_BATCH][c.hiddenDim()];
-        att = new float[this.threads][c.contextLength()];
+        attention = new BlockedAttention(kv, config, this.threads, MICRO_BATCH);
         invFreq = c.ropeInverseFrequencies();
         ropeCos = new float[MICRO_BATCH][c.headDim() / 2];
         ropeSin = new float[MICRO_BATCH][c.headDim() / 2];
@@ -215,16 +213,14 @@ public final class CpuComputeBackend implements ComputeBackend {
         int dim = c.dim();
         for (int t = 0; t < n; t++) {
             w.embedding().row(tokens[t], x[t]);
-            kvOffsets[t] = kv.offset(tables[t], positions[t]);
         }
         ropeTables(n);
+        int attentionItems = attention.plan(n, positions, tables);
         for (int l = 0; l < c.layers(); l++) {
             for (int t = 0; t < n; t++) {
                 VectorOps.rmsNorm(xb[t], x[t], w.attnNorm()[l], dim, c.normEps());
             }
             matMul3(w.wq()[l], q, w.wk()[l], k, w.wv()[l], v, xb, n);
-            float[] keys = kv.keys[l];
-            float[] values = kv.values[l];
             var bias = w.attnBias() == null ? null : w.attnBias()[l];
             var qkNorm = w.qkNorm() == null ? null : w.qkNorm()[l];
             for (int t = 0; t < n; t++) {
@@ -239,13 +235,15 @@ public final class CpuComputeBackend implements ComputeBackend {
                 }
                 rope(q[t], c.heads(), t);
                 rope(k[t], c.kvHeads(), t);
-                kv.write(keys, kvOffsets[t], k[t]);
-                kv.write(values, kvOffsets[t], v[t]);
+                kv.writeKey(l, tables[t], positions[t], k[t]);
+                kv.writeValue(l, tables[t], positions[t], v[t]);
             }
             if (connector != null) {
                 connector.waitForLayerLoad(l);
             }
-            parallel(n * c.heads(), (part, from, to) -> attend(keys, values, att[part], from, to));
+            int layer = l;
+            parallel(
+                    attentionItems, (part, from, to) -> attention.run(part, from, to, layer, q, xb, positions, tables));
             if (connector != null) {
                 connector.saveLayer(l, stepMetadata);
             }
@@ -266,38 +264,6 @@ public final class CpuComputeBackend implements ComputeBackend {
                 for (int i = 0; i < dim; i++) {
                     xt[i] += d[i];
                 }
-            }
-        }
-    }
-
-    /**
-     * Causal attention for items [from, to) of the (position, head) pairs of the micro-batch, into {@code xb}:
-     * heads are independent, so even a single decode position spreads over the team.
-     */
-    private void attend(float[] keys, float[] values, float[] a, int from, int to) {
-        int hs = c.headDim();
-        int heads = c.heads();
-        int bs = kv.blockSize;
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int item = from; item < to; item++) {
-            int t = item / heads;
-            int h = item - t * heads;
-            int pos = positions[t];
-            int[] table = tables[t];
-            float[] out = xb[t];
-            int qo = h * hs;
-            int kvh = h / c.groupSize();
-            int len = pos + 1;
-            // Block by block: this head's positions in a block are contiguous, so no per-position lookup.
-            for (int b = 0, p = 0; p < len; b++, p += bs) {
-                int base = kv.blockBase(table[b], kvh);
-                VectorOps.dots(q[t], qo, keys, base, hs, Math.min(bs, len - p), hs, scale, a, p);
-            }
-            VectorOps.softmax(a, 0, len);
-            Arrays.fill(out, qo, qo + hs, 0f);
-            for (int b = 0, p = 0; p < len; b++, p += bs) {
-                int base = kv.blockBase(table[b], kvh);
-                VectorOps.weightedSum(a, p, values, base, hs, Math.min(bs, len - p), hs, out, qo);
             }
         }
     }
@@ -377,12 +343,7 @@ public final class CpuComputeBackend implements ComputeBackend {
             w1.matMul(xb, hb, n, from, to);
             w3.matMul(xb, hb2, n, from, to);
             for (int t = 0; t < n; t++) {
-                float[] g = hb[t];
-                float[] u = hb2[t];
-                for (int i = from; i < to; i++) {
-                    float gi = g[i];
-                    g[i] = gi / (1f + (float) Math.exp(-gi)) * u[i];
-                }
+                Exponentials.swiGlu(hb[t], hb2[t], from, to);
             }
         });
     }
@@ -407,7 +368,7 @@ public final class CpuComputeBackend implements ComputeBackend {
         });
     }
 
-    /** Runs {@code body} over [0, total) items of uneven cost (attention's (position, head) pairs). */
+    /** Runs {@code body} over [0, total) items of uneven cost (attention's (query block, head) pairs). */
     private void parallel(int total, ComputeTeam.Range body) {
         team.runUneven(total, body);
     }

@@ -111,94 +111,6 @@ public final class VectorOps {
     }
 
     /**
-     * Attention scores over {@code count} keys stored {@code stride} floats apart (the positions of one KV block):
-     * {@code out[oo + j] = scale · Σ q[qo + i] · k[ko + j·stride + i]} for i in [0, n). Four keys at a time, so
-     * their reductions overlap.
-     */
-    public static void dots(
-            float[] q, int qo, float[] k, int ko, int stride, int count, int n, float scale, float[] out, int oo) {
-        int j = 0;
-        int vn = n / L * L;
-        for (; j + 4 <= count; j += 4) {
-            int k0 = ko + j * stride;
-            int k1 = k0 + stride;
-            int k2 = k1 + stride;
-            int k3 = k2 + stride;
-            FloatVector s0 = FloatVector.zero(S);
-            FloatVector s1 = FloatVector.zero(S);
-            FloatVector s2 = FloatVector.zero(S);
-            FloatVector s3 = FloatVector.zero(S);
-            for (int i = 0; i < vn; i += L) {
-                FloatVector qv = FloatVector.fromArray(S, q, qo + i);
-                s0 = FloatVector.fromArray(S, k, k0 + i).fma(qv, s0);
-                s1 = FloatVector.fromArray(S, k, k1 + i).fma(qv, s1);
-                s2 = FloatVector.fromArray(S, k, k2 + i).fma(qv, s2);
-                s3 = FloatVector.fromArray(S, k, k3 + i).fma(qv, s3);
-            }
-            float r0 = s0.reduceLanes(VectorOperators.ADD);
-            float r1 = s1.reduceLanes(VectorOperators.ADD);
-            float r2 = s2.reduceLanes(VectorOperators.ADD);
-            float r3 = s3.reduceLanes(VectorOperators.ADD);
-            for (int i = vn; i < n; i++) {
-                float qi = q[qo + i];
-                r0 += qi * k[k0 + i];
-                r1 += qi * k[k1 + i];
-                r2 += qi * k[k2 + i];
-                r3 += qi * k[k3 + i];
-            }
-            out[oo + j] = r0 * scale;
-            out[oo + j + 1] = r1 * scale;
-            out[oo + j + 2] = r2 * scale;
-            out[oo + j + 3] = r3 * scale;
-        }
-        for (; j < count; j++) {
-            out[oo + j] = dot(q, qo, k, ko + j * stride, n) * scale;
-        }
-    }
-
-    /**
-     * The attention-weighted sum of {@code count} values stored {@code stride} floats apart, added to
-     * {@code out[oo, oo + n)}: {@code out[oo + i] += Σ a[ao + j] · v[vo + j·stride + i]}. The output stays in
-     * registers across the values.
-     */
-    public static void weightedSum(
-            float[] a, int ao, float[] v, int vo, int stride, int count, int n, float[] out, int oo) {
-        int i = 0;
-        for (; i + 4 * L <= n; i += 4 * L) {
-            FloatVector o0 = FloatVector.fromArray(S, out, oo + i);
-            FloatVector o1 = FloatVector.fromArray(S, out, oo + i + L);
-            FloatVector o2 = FloatVector.fromArray(S, out, oo + i + 2 * L);
-            FloatVector o3 = FloatVector.fromArray(S, out, oo + i + 3 * L);
-            for (int j = 0; j < count; j++) {
-                FloatVector av = FloatVector.broadcast(S, a[ao + j]);
-                int b = vo + j * stride + i;
-                o0 = FloatVector.fromArray(S, v, b).fma(av, o0);
-                o1 = FloatVector.fromArray(S, v, b + L).fma(av, o1);
-                o2 = FloatVector.fromArray(S, v, b + 2 * L).fma(av, o2);
-                o3 = FloatVector.fromArray(S, v, b + 3 * L).fma(av, o3);
-            }
-            o0.intoArray(out, oo + i);
-            o1.intoArray(out, oo + i + L);
-            o2.intoArray(out, oo + i + 2 * L);
-            o3.intoArray(out, oo + i + 3 * L);
-        }
-        for (; i + L <= n; i += L) {
-            FloatVector o = FloatVector.fromArray(S, out, oo + i);
-            for (int j = 0; j < count; j++) {
-                o = FloatVector.fromArray(S, v, vo + j * stride + i).fma(FloatVector.broadcast(S, a[ao + j]), o);
-            }
-            o.intoArray(out, oo + i);
-        }
-        for (; i < n; i++) {
-            float s = out[oo + i];
-            for (int j = 0; j < count; j++) {
-                s += a[ao + j] * v[vo + j * stride + i];
-            }
-            out[oo + i] = s;
-        }
-    }
-
-    /**
      * Sixteen dot products, four weight rows by four vectors, with sixteen accumulators: each loaded weight vector
      * feeds four products and each loaded input vector four more, so a batched product is bound by the multiply-add
      * units rather than by loads. {@code out[4k + j] = Σ w[wo_k + i] · xj[i]}; {@code n} a multiple of the lanes.
@@ -299,26 +211,33 @@ public final class VectorOps {
     }
 
     /**
-     * In-place softmax of x[o, o + n). The exponential stays scalar {@link Math#exp}: in a batch-32 decode with
-     * variants switched every 5 steps, the Vector API's EXP made steps twice as long (no intrinsic on this CPU, it
-     * seems), and a vectorised degree-6 polynomial saved only ~1.5% (batched attention is bound by reading the KV
-     * cache, not by the exponential).
+     * In-place softmax of x[o, o + n): the maximum (exact in any order), the exponentials ({@link Exponentials}), their
+     * sum in index order as llama2.c adds them, then one multiplication by the reciprocal per element.
      */
     public static void softmax(float[] x, int o, int n) {
-        // Scalar on purpose: a vectorised maximum here (a vector carried around the loop) was compiled with boxed
-        // vectors in the engine, allocating ~40 MB/s during decode (JFR), for no measurable gain.
+        int i = 0;
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        if (n >= L) {
+            FloatVector m = FloatVector.fromArray(S, x, o);
+            for (i = L; i + L <= n; i += L) {
+                m = m.max(FloatVector.fromArray(S, x, o + i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) {
             max = Math.max(max, x[o + i]);
         }
+        Exponentials.expShifted(x, o, n, max);
         float sum = 0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[o + i] - max);
-            x[o + i] = e;
-            sum += e;
+        for (i = 0; i < n; i++) {
+            sum += x[o + i];
         }
         float inv = 1 / sum;
-        for (int i = 0; i < n; i++) {
+        i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, x, o + i).mul(inv).intoArray(x, o + i);
+        }
+        for (; i < n; i++) {
             x[o + i] *= inv;
         }
     }

@@ -29,8 +29,9 @@ import picocli.CommandLine.Option;
  * prompts of {@code prompt-len} tokens start together and each generates {@code warmup-tokens + gen-len} tokens.
  * Prefill tok/s is the prompt tokens over the time until the last first token; decode tok/s counts the tokens after
  * each sequence's warm-up tokens, from the moment the last sequence finished its warm-up to the end, so JIT
- * compilation and the ramp-up stay out of it (a short untimed run before also compiles the prefill path; with 16
- * warm-up tokens C2 was still compiling the product loops early in the window, so the default is 64). TTFT is
+ * compilation and the ramp-up stay out of it (an untimed run of up to two sequences with the same prompt length
+ * before also compiles the prefill path; with 16 warm-up tokens C2 was still compiling the product loops early in
+ * the window, so the default is 64). TTFT is
  * per request; inter-token latency per generated token after the first. Flags and JSON fields are a contract.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true, description = "Prefill and decode speed of one engine.")
@@ -89,7 +90,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--prompt-len + --warmup-tokens + --gen-len exceed the model's"
                         + " context of " + e.info().contextLength() + " tokens");
             }
-            run(e, vocab, Math.min(batch, 4), Math.min(promptLen, 16), 16, 1); // JIT warm-up, untimed
+            // JIT warm-up, untimed, with the measured prompt length: the prefill kernels (blocks of queries, the
+            // tiled products) are compiled on the shapes they will run, not in the middle of the timed prefill
+            // (a 16-token warm-up left a 512-token prefill at half speed).
+            run(e, vocab, Math.min(batch, 2), promptLen, 16, 1);
             Trace[] traces = run(e, vocab, batch, promptLen, warmupTokens + genLen, 2);
             Result r = measure(traces, warmupTokens);
             ObjectNode o = Json.object();
