@@ -29,6 +29,12 @@ public final class CpuComputeBackend implements ComputeBackend {
     /** Positions computed together; bounds the scratch memory (MICRO_BATCH × hidden floats per buffer). */
     static final int MICRO_BATCH = 64;
 
+    /**
+     * Row ranges of a parallel product start at multiples of this: four f32 panels (a single token's product takes
+     * four at a time, a batched one two), so no panel is split between threads and computed twice.
+     */
+    private static final int ROW_ALIGN = 4 * VectorOps.lanes();
+
     /** Below this many multiply-adds a product runs on the calling thread. */
     private static final long PARALLEL_THRESHOLD = 1 << 17;
 
@@ -330,7 +336,7 @@ public final class CpuComputeBackend implements ComputeBackend {
             m.matMul(in, out, n, 0, rows);
             return;
         }
-        team.run(rows, 2, (part, from, to) -> m.matMul(in, out, n, from, to));
+        team.run(rows, ROW_ALIGN, (part, from, to) -> m.matMul(in, out, n, from, to));
     }
 
     /**
@@ -339,7 +345,7 @@ public final class CpuComputeBackend implements ComputeBackend {
      * synchronisation.
      */
     private void gatedUp(Matrix w1, Matrix w3, int n) {
-        team.run(w1.rows(), 2, (part, from, to) -> {
+        team.run(w1.rows(), ROW_ALIGN, (part, from, to) -> {
             w1.matMul(xb, hb, n, from, to);
             w3.matMul(xb, hb2, n, from, to);
             for (int t = 0; t < n; t++) {
@@ -353,7 +359,7 @@ public final class CpuComputeBackend implements ComputeBackend {
             Matrix a, float[][] outA, Matrix b, float[][] outB, Matrix c3, float[][] outC, float[][] in, int n) {
         int ra = a.rows();
         int rb = b.rows();
-        team.run(ra + rb + c3.rows(), 2, (part, from, to) -> {
+        team.run(ra + rb + c3.rows(), ROW_ALIGN, (part, from, to) -> {
             if (from < ra) {
                 a.matMul(in, outA, n, from, Math.min(to, ra));
             }

@@ -41,31 +41,59 @@ public final class Exponentials {
     private static final double SHIFTER = 6755399441055744.0;
 
     private static final long SHIFTER_BITS = Double.doubleToRawLongBits(SHIFTER);
-    /** 1/k! for k = 12 down to 2. */
-    private static final double[] TAYLOR = {
-        1.0 / 479001600,
-        1.0 / 39916800,
-        1.0 / 3628800,
-        1.0 / 362880,
-        1.0 / 40320,
-        1.0 / 5040,
-        1.0 / 720,
-        1.0 / 120,
-        1.0 / 24,
-        1.0 / 6,
-        1.0 / 2
-    };
+    /** 1/k!: the Taylor coefficients of e^r. */
+    private static final double C12 = 1.0 / 479001600;
+
+    private static final double C11 = 1.0 / 39916800;
+    private static final double C10 = 1.0 / 3628800;
+    private static final double C9 = 1.0 / 362880;
+    private static final double C8 = 1.0 / 40320;
+    private static final double C7 = 1.0 / 5040;
+    private static final double C6 = 1.0 / 720;
+    private static final double C5 = 1.0 / 120;
+    private static final double C4 = 1.0 / 24;
+    private static final double C3 = 1.0 / 6;
+    private static final double C2 = 1.0 / 2;
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     private Exponentials() {}
 
-    /** {@code x[o + i] = exp(x[o + i] - shift)} for i in [0, n). */
+    /**
+     * {@code x[o + i] = exp(x[o + i] - shift)} for i in [0, n). One method body with every step written out: a vector
+     * passed to or returned from a helper that C2 does not inline is boxed, and this kernel then allocated gigabytes
+     * per second in decode (whose short softmax rows let the helper stay cold).
+     */
     public static void expShifted(float[] x, int o, int n, float shift) {
         int i = 0;
         for (; i + N <= n; i += N) {
             FloatVector f = FloatVector.fromArray(F, x, o + i).sub(shift);
             DoubleVector d = (DoubleVector) f.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector e = exp(d);
-            ((FloatVector) e.convertShape(VectorOperators.D2F, F, 0)).intoArray(x, o + i);
+            d = d.max(LOW).min(HIGH);
+            DoubleVector t = d.mul(LOG2E).add(SHIFTER);
+            DoubleVector k = t.sub(SHIFTER);
+            DoubleVector r = k.fma(DoubleVector.broadcast(D, -LN2_HI), d);
+            r = k.fma(DoubleVector.broadcast(D, -LN2_LO), r);
+            DoubleVector p = DoubleVector.broadcast(D, C12)
+                    .fma(r, DoubleVector.broadcast(D, C11))
+                    .fma(r, DoubleVector.broadcast(D, C10))
+                    .fma(r, DoubleVector.broadcast(D, C9))
+                    .fma(r, DoubleVector.broadcast(D, C8))
+                    .fma(r, DoubleVector.broadcast(D, C7))
+                    .fma(r, DoubleVector.broadcast(D, C6))
+                    .fma(r, DoubleVector.broadcast(D, C5))
+                    .fma(r, DoubleVector.broadcast(D, C4))
+                    .fma(r, DoubleVector.broadcast(D, C3))
+                    .fma(r, DoubleVector.broadcast(D, C2))
+                    .fma(r, DoubleVector.broadcast(D, 1.0))
+                    .fma(r, DoubleVector.broadcast(D, 1.0));
+            LongVector bits = (LongVector) t.reinterpretAsLongs();
+            DoubleVector scale = (DoubleVector) bits.sub(SHIFTER_BITS - 1023)
+                    .lanewise(VectorOperators.LSHL, 52)
+                    .reinterpretAsDoubles();
+            ((FloatVector) p.mul(scale).convertShape(VectorOperators.D2F, F, 0)).intoArray(x, o + i);
         }
         for (; i < n; i++) {
             x[o + i] = (float) exp((double) (x[o + i] - shift));
@@ -74,53 +102,55 @@ public final class Exponentials {
 
     /**
      * The SwiGLU gate on rows [from, to): {@code g[i] = g[i] / (1 + exp(-g[i])) · u[i]}, in f32 as llama2.c writes
-     * it.
+     * it. The exponentials go through {@link #expShifted} in a per-thread scratch row.
      */
     public static void swiGlu(float[] g, float[] u, int from, int to) {
-        int i = from;
-        for (; i + N <= to; i += N) {
-            FloatVector gv = FloatVector.fromArray(F, g, i);
-            DoubleVector d = (DoubleVector) gv.neg().convertShape(VectorOperators.F2D, D, 0);
-            FloatVector e = (FloatVector) exp(d).convertShape(VectorOperators.D2F, F, 0);
-            gv.div(e.add(1f)).mul(FloatVector.fromArray(F, u, i)).intoArray(g, i);
+        int n = to - from;
+        float[] e = SCRATCH.get();
+        if (e.length < n) {
+            e = new float[n];
+            SCRATCH.set(e);
         }
-        for (; i < to; i++) {
-            float gi = g[i];
-            g[i] = gi / (1f + (float) exp((double) -gi)) * u[i];
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, g, from + i).neg().intoArray(e, i);
         }
-    }
-
-    /** e^d for every lane (NaN stays NaN). */
-    private static DoubleVector exp(DoubleVector d) {
-        d = d.max(LOW).min(HIGH);
-        DoubleVector t = d.mul(LOG2E).add(SHIFTER);
-        DoubleVector n = t.sub(SHIFTER);
-        DoubleVector r = n.fma(DoubleVector.broadcast(D, -LN2_HI), d);
-        r = n.fma(DoubleVector.broadcast(D, -LN2_LO), r);
-        DoubleVector p = DoubleVector.broadcast(D, TAYLOR[0]);
-        for (int k = 1; k < TAYLOR.length; k++) {
-            p = p.fma(r, DoubleVector.broadcast(D, TAYLOR[k]));
+        for (; i < n; i++) {
+            e[i] = -g[from + i];
         }
-        DoubleVector one = DoubleVector.broadcast(D, 1.0);
-        p = p.fma(r, one).fma(r, one);
-        LongVector bits = (LongVector) t.reinterpretAsLongs();
-        DoubleVector scale = (DoubleVector)
-                bits.sub(SHIFTER_BITS - 1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-        return p.mul(scale);
+        expShifted(e, 0, n, 0f);
+        i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector gv = FloatVector.fromArray(S, g, from + i);
+            FloatVector ev = FloatVector.fromArray(S, e, i);
+            gv.div(ev.add(1f)).mul(FloatVector.fromArray(S, u, from + i)).intoArray(g, from + i);
+        }
+        for (; i < n; i++) {
+            float gi = g[from + i];
+            g[from + i] = gi / (1f + e[i]) * u[from + i];
+        }
     }
 
     /** The same operations as the vector form, on one value. */
     static double exp(double d) {
         d = Math.min(Math.max(d, LOW), HIGH);
         double t = d * LOG2E + SHIFTER;
-        double n = t - SHIFTER;
-        double r = Math.fma(n, -LN2_HI, d);
-        r = Math.fma(n, -LN2_LO, r);
-        double p = TAYLOR[0];
-        for (int k = 1; k < TAYLOR.length; k++) {
-            p = Math.fma(p, r, TAYLOR[k]);
-        }
-        p = Math.fma(Math.fma(p, r, 1.0), r, 1.0);
+        double k = t - SHIFTER;
+        double r = Math.fma(k, -LN2_HI, d);
+        r = Math.fma(k, -LN2_LO, r);
+        double p = C12;
+        p = Math.fma(p, r, C11);
+        p = Math.fma(p, r, C10);
+        p = Math.fma(p, r, C9);
+        p = Math.fma(p, r, C8);
+        p = Math.fma(p, r, C7);
+        p = Math.fma(p, r, C6);
+        p = Math.fma(p, r, C5);
+        p = Math.fma(p, r, C4);
+        p = Math.fma(p, r, C3);
+        p = Math.fma(p, r, C2);
+        p = Math.fma(p, r, 1.0);
+        p = Math.fma(p, r, 1.0);
         long bits = Double.doubleToRawLongBits(t);
         return p * Double.longBitsToDouble((bits - (SHIFTER_BITS - 1023)) << 52);
     }

@@ -31,7 +31,7 @@ interface WidenedRows extends Matrix {
             for (int k = 0; k < count; k++) {
                 decode(r + k, scratch, k * cols);
             }
-            F32Matrix.products(scratch, 0, cols, count, xs, outs, n, r, acc);
+            RowProducts.products(scratch, 0, cols, count, xs, outs, n, r, acc);
         }
     }
 
