@@ -103,8 +103,8 @@ final class BlockedAttention {
             for (; i < nq; i++) {
                 scores1(q[t0 + i], qo, keys, table, kvh, len0 + i, r[i]);
             }
+            VectorOps.softmaxRows(r, nq, len0);
             for (i = 0; i < nq; i++) {
-                VectorOps.softmax(r[i], 0, len0 + i);
                 Arrays.fill(out[t0 + i], qo, qo + hs, 0f);
             }
             i = 0;
