@@ -22,29 +22,8 @@ public final class VectorOps {
     }
 
     /**
-     * {@code Σ a[ao + i] · b[bo + i]} in the order every matrix product of the engine uses for each of its outputs:
-     * one fused multiply-add accumulator over whole vectors, its lanes added, then a scalar tail. {@link #dot4} and
-     * {@link #dot4x4} keep that order for each of their outputs, so a position's result does not depend on how many
-     * positions share its step or where it sits among them (batch invariance: a request gives the same tokens alone,
-     * in a batch, or continued on another worker after a migration). One dependency chain per row is enough for a
-     * single token's product, which is bound by reading the weights.
-     */
-    public static float dotOrdered(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector acc = FloatVector.zero(S);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += a[ao + i] * b[bo + i];
-        }
-        return sum;
-    }
-
-    /**
-     * {@code Σ a[ao + i] · b[bo + i]} with four accumulators: another order than {@link #dotOrdered}, so only for
-     * reductions that never meet a batched counterpart (a vector's own norm).
+     * {@code Σ a[ao + i] · b[bo + i]} with four accumulators, for reductions that never meet a batched counterpart
+     * (a vector's own norm).
      */
     public static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
@@ -74,117 +53,6 @@ public final class VectorOps {
             sum += a[ao + i] * b[bo + i];
         }
         return sum;
-    }
-
-    /**
-     * Four dot products of one weight row with four vectors, loading each weight vector once:
-     * {@code out[j] = Σ w[wo + i] · xj[i]}.
-     */
-    public static void dot4(float[] w, int wo, float[] x0, float[] x1, float[] x2, float[] x3, int n, float[] out) {
-        FloatVector s0 = FloatVector.zero(S);
-        FloatVector s1 = FloatVector.zero(S);
-        FloatVector s2 = FloatVector.zero(S);
-        FloatVector s3 = FloatVector.zero(S);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector wv = FloatVector.fromArray(S, w, wo + i);
-            s0 = wv.fma(FloatVector.fromArray(S, x0, i), s0);
-            s1 = wv.fma(FloatVector.fromArray(S, x1, i), s1);
-            s2 = wv.fma(FloatVector.fromArray(S, x2, i), s2);
-            s3 = wv.fma(FloatVector.fromArray(S, x3, i), s3);
-        }
-        float r0 = s0.reduceLanes(VectorOperators.ADD);
-        float r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD);
-        float r3 = s3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float wi = w[wo + i];
-            r0 += wi * x0[i];
-            r1 += wi * x1[i];
-            r2 += wi * x2[i];
-            r3 += wi * x3[i];
-        }
-        out[0] = r0;
-        out[1] = r1;
-        out[2] = r2;
-        out[3] = r3;
-    }
-
-    /**
-     * Sixteen dot products, four weight rows by four vectors, with sixteen accumulators: each loaded weight vector
-     * feeds four products and each loaded input vector four more, so a batched product is bound by the multiply-add
-     * units rather than by loads. {@code out[4k + j] = Σ w[wo_k + i] · xj[i]}; {@code n} a multiple of the lanes.
-     */
-    public static void dot4x4(
-            float[] w,
-            int wo0,
-            int wo1,
-            int wo2,
-            int wo3,
-            float[] x0,
-            float[] x1,
-            float[] x2,
-            float[] x3,
-            int n,
-            float[] out) {
-        FloatVector a0 = FloatVector.zero(S);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector b0 = a0;
-        FloatVector b1 = a0;
-        FloatVector b2 = a0;
-        FloatVector b3 = a0;
-        FloatVector c0 = a0;
-        FloatVector c1 = a0;
-        FloatVector c2 = a0;
-        FloatVector c3 = a0;
-        FloatVector d0 = a0;
-        FloatVector d1 = a0;
-        FloatVector d2 = a0;
-        FloatVector d3 = a0;
-        for (int i = 0; i < n; i += L) {
-            FloatVector v0 = FloatVector.fromArray(S, x0, i);
-            FloatVector v1 = FloatVector.fromArray(S, x1, i);
-            FloatVector v2 = FloatVector.fromArray(S, x2, i);
-            FloatVector v3 = FloatVector.fromArray(S, x3, i);
-            FloatVector w0 = FloatVector.fromArray(S, w, wo0 + i);
-            a0 = w0.fma(v0, a0);
-            a1 = w0.fma(v1, a1);
-            a2 = w0.fma(v2, a2);
-            a3 = w0.fma(v3, a3);
-            FloatVector w1 = FloatVector.fromArray(S, w, wo1 + i);
-            b0 = w1.fma(v0, b0);
-            b1 = w1.fma(v1, b1);
-            b2 = w1.fma(v2, b2);
-            b3 = w1.fma(v3, b3);
-            FloatVector w2 = FloatVector.fromArray(S, w, wo2 + i);
-            c0 = w2.fma(v0, c0);
-            c1 = w2.fma(v1, c1);
-            c2 = w2.fma(v2, c2);
-            c3 = w2.fma(v3, c3);
-            FloatVector w3 = FloatVector.fromArray(S, w, wo3 + i);
-            d0 = w3.fma(v0, d0);
-            d1 = w3.fma(v1, d1);
-            d2 = w3.fma(v2, d2);
-            d3 = w3.fma(v3, d3);
-        }
-        out[0] = a0.reduceLanes(VectorOperators.ADD);
-        out[1] = a1.reduceLanes(VectorOperators.ADD);
-        out[2] = a2.reduceLanes(VectorOperators.ADD);
-        out[3] = a3.reduceLanes(VectorOperators.ADD);
-        out[4] = b0.reduceLanes(VectorOperators.ADD);
-        out[5] = b1.reduceLanes(VectorOperators.ADD);
-        out[6] = b2.reduceLanes(VectorOperators.ADD);
-        out[7] = b3.reduceLanes(VectorOperators.ADD);
-        out[8] = c0.reduceLanes(VectorOperators.ADD);
-        out[9] = c1.reduceLanes(VectorOperators.ADD);
-        out[10] = c2.reduceLanes(VectorOperators.ADD);
-        out[11] = c3.reduceLanes(VectorOperators.ADD);
-        out[12] = d0.reduceLanes(VectorOperators.ADD);
-        out[13] = d1.reduceLanes(VectorOperators.ADD);
-        out[14] = d2.reduceLanes(VectorOperators.ADD);
-        out[15] = d3.reduceLanes(VectorOperators.ADD);
     }
 
     /** {@code y[yo + i] += alpha · x[xo + i]} for i in [0, n). */
