@@ -152,10 +152,81 @@ public final class Q8Matrix extends PanelMatrix {
         t3.intoArray(acc, at + 3 * P);
     }
 
+    /**
+     * Both panels in one pass (each token's element loaded once for eight multiply-adds): eight group sums and eight
+     * totals. One panel at a time measured ~20% slower prefill.
+     */
     @Override
     void tile2x4(int p, int kb, int kc, float[] x0, float[] x1, float[] x2, float[] x3, float[] acc, boolean zero) {
-        tile(p, 0, kb, kc, x0, x1, x2, x3, acc, zero);
-        tile(p + 1, 1, kb, kc, x0, x1, x2, x3, acc, zero);
+        FloatVector t0 = FloatVector.zero(F);
+        FloatVector t1 = t0;
+        FloatVector t2 = t0;
+        FloatVector t3 = t0;
+        FloatVector t4 = t0;
+        FloatVector t5 = t0;
+        FloatVector t6 = t0;
+        FloatVector t7 = t0;
+        if (!zero) {
+            t0 = FloatVector.fromArray(F, acc, 0);
+            t4 = FloatVector.fromArray(F, acc, P);
+            t1 = FloatVector.fromArray(F, acc, 2 * P);
+            t5 = FloatVector.fromArray(F, acc, 3 * P);
+            t2 = FloatVector.fromArray(F, acc, 4 * P);
+            t6 = FloatVector.fromArray(F, acc, 5 * P);
+            t3 = FloatVector.fromArray(F, acc, 6 * P);
+            t7 = FloatVector.fromArray(F, acc, 7 * P);
+        }
+        int base = p * P * cols;
+        int st = P * cols;
+        int sb = p * P * groups;
+        int ss = P * groups;
+        for (int g = kb / GROUP, last = (kb + kc + GROUP - 1) / GROUP; g < last; g++) {
+            int end = Math.min(cols, (g + 1) * GROUP);
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            for (int k = g * GROUP; k < end; k++) {
+                int o = base + k * P;
+                FloatVector u = ((FloatVector) ByteVector.fromArray(B, q, o).convertShape(B2F, F, 0));
+                FloatVector v =
+                        ((FloatVector) ByteVector.fromArray(B, q, o + st).convertShape(B2F, F, 0));
+                FloatVector s0 = FloatVector.broadcast(F, x0[k]);
+                a0 = u.fma(s0, a0);
+                b0 = v.fma(s0, b0);
+                FloatVector s1 = FloatVector.broadcast(F, x1[k]);
+                a1 = u.fma(s1, a1);
+                b1 = v.fma(s1, b1);
+                FloatVector s2 = FloatVector.broadcast(F, x2[k]);
+                a2 = u.fma(s2, a2);
+                b2 = v.fma(s2, b2);
+                FloatVector s3 = FloatVector.broadcast(F, x3[k]);
+                a3 = u.fma(s3, a3);
+                b3 = v.fma(s3, b3);
+            }
+            FloatVector su = FloatVector.fromArray(F, scales, sb + g * P);
+            FloatVector sv = FloatVector.fromArray(F, scales, sb + ss + g * P);
+            t0 = a0.fma(su, t0);
+            t1 = a1.fma(su, t1);
+            t2 = a2.fma(su, t2);
+            t3 = a3.fma(su, t3);
+            t4 = b0.fma(sv, t4);
+            t5 = b1.fma(sv, t5);
+            t6 = b2.fma(sv, t6);
+            t7 = b3.fma(sv, t7);
+        }
+        t0.intoArray(acc, 0);
+        t4.intoArray(acc, P);
+        t1.intoArray(acc, 2 * P);
+        t5.intoArray(acc, 3 * P);
+        t2.intoArray(acc, 4 * P);
+        t6.intoArray(acc, 5 * P);
+        t3.intoArray(acc, 6 * P);
+        t7.intoArray(acc, 7 * P);
     }
 
     @Override
