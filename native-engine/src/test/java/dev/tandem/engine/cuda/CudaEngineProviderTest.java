@@ -38,4 +38,26 @@ class CudaEngineProviderTest {
         assertThat(far.found()).isFalse();
         assertThat(far.reason()).startsWith("CUDA: ");
     }
+
+    /** Where nvcc is installed the build must have compiled the kernels; without it, there is nothing to check. */
+    @Test
+    void theKernelsAreCompiledToPtxWhereverNvccIsInstalled() throws Exception {
+        boolean nvcc = java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/local/cuda/bin/nvcc"))
+                || java.util.Arrays.stream(
+                                System.getenv().getOrDefault("PATH", "").split(":"))
+                        .anyMatch(d -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(d, "nvcc")));
+        try (var in = CudaEngineProvider.class.getResourceAsStream("kernels.ptx")) {
+            if (nvcc) {
+                assertThat(in).as("kernels.ptx built by scripts/build-ptx").isNotNull();
+                String ptx = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                for (String kernel :
+                        new String[] {"matvec_f32", "matvec_bf16", "rmsnorm_f32", "rope_f32", "swiglu_f32", "argmax_f32"
+                        }) {
+                    assertThat(ptx).contains(".entry " + kernel);
+                }
+            } else {
+                assertThat(in).as("no nvcc, no PTX").isNull();
+            }
+        }
+    }
 }
