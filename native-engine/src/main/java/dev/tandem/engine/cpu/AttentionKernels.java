@@ -77,15 +77,19 @@ final class AttentionKernels {
     }
 
     /**
-     * Four queries against two key vectors: eight accumulators, each loaded key vector used four times. Query i's
-     * scores go to {@code outI}, key vector N's lanes at offset {@code oN}.
+     * Four queries ({@code qI} at head offset {@code qoI}: positions of a prefill block, or the query heads that share
+     * a KV head) against two key vectors: eight accumulators, each loaded key vector used four times. Query i's scores
+     * go to {@code outI}, key vector N's lanes at offset {@code oN}.
      */
     static void scores4x2(
             float[] q0,
+            int qo0,
             float[] q1,
+            int qo1,
             float[] q2,
+            int qo2,
             float[] q3,
-            int qo,
+            int qo3,
             float[] kt,
             int k0,
             int k1,
@@ -109,16 +113,16 @@ final class AttentionKernels {
         for (int d = 0, off = 0; d < hs; d++, off += bs) {
             FloatVector ka = FloatVector.fromArray(S, kt, k0 + off);
             FloatVector kb = FloatVector.fromArray(S, kt, k1 + off);
-            FloatVector x0 = FloatVector.broadcast(S, q0[qo + d]);
+            FloatVector x0 = FloatVector.broadcast(S, q0[qo0 + d]);
             a0 = ka.fma(x0, a0);
             b0 = kb.fma(x0, b0);
-            FloatVector x1 = FloatVector.broadcast(S, q1[qo + d]);
+            FloatVector x1 = FloatVector.broadcast(S, q1[qo1 + d]);
             a1 = ka.fma(x1, a1);
             b1 = kb.fma(x1, b1);
-            FloatVector x2 = FloatVector.broadcast(S, q2[qo + d]);
+            FloatVector x2 = FloatVector.broadcast(S, q2[qo2 + d]);
             a2 = ka.fma(x2, a2);
             b2 = kb.fma(x2, b2);
-            FloatVector x3 = FloatVector.broadcast(S, q3[qo + d]);
+            FloatVector x3 = FloatVector.broadcast(S, q3[qo3 + d]);
             a3 = ka.fma(x3, a3);
             b3 = kb.fma(x3, b3);
         }
@@ -135,10 +139,13 @@ final class AttentionKernels {
     /** Four queries against one key vector (as {@link #scores4x2}). */
     static void scores4x1(
             float[] q0,
+            int qo0,
             float[] q1,
+            int qo1,
             float[] q2,
+            int qo2,
             float[] q3,
-            int qo,
+            int qo3,
             float[] kt,
             int k0,
             int bs,
@@ -155,10 +162,10 @@ final class AttentionKernels {
         FloatVector a3 = a0;
         for (int d = 0, off = 0; d < hs; d++, off += bs) {
             FloatVector ka = FloatVector.fromArray(S, kt, k0 + off);
-            a0 = ka.fma(FloatVector.broadcast(S, q0[qo + d]), a0);
-            a1 = ka.fma(FloatVector.broadcast(S, q1[qo + d]), a1);
-            a2 = ka.fma(FloatVector.broadcast(S, q2[qo + d]), a2);
-            a3 = ka.fma(FloatVector.broadcast(S, q3[qo + d]), a3);
+            a0 = ka.fma(FloatVector.broadcast(S, q0[qo0 + d]), a0);
+            a1 = ka.fma(FloatVector.broadcast(S, q1[qo1 + d]), a1);
+            a2 = ka.fma(FloatVector.broadcast(S, q2[qo2 + d]), a2);
+            a3 = ka.fma(FloatVector.broadcast(S, q3[qo3 + d]), a3);
         }
         a0.mul(scale).intoArray(out0, o0);
         a1.mul(scale).intoArray(out1, o0);
@@ -209,7 +216,7 @@ final class AttentionKernels {
     }
 
     /**
-     * Four outputs of the same values, with weights {@code aN[ao + j]} into {@code outN[oo, oo + hs)}: each loaded
+     * Four outputs of the same values, with weights {@code aN[ao + j]} into {@code outN[ooN, ooN + hs)}: each loaded
      * value vector feeds four multiply-adds.
      */
     static void weighted4(
@@ -223,21 +230,27 @@ final class AttentionKernels {
             int count,
             int hs,
             float[] out0,
+            int oo0,
             float[] out1,
+            int oo1,
             float[] out2,
+            int oo2,
             float[] out3,
-            int oo) {
+            int oo3) {
         int i = 0;
         for (; i + 2 * L <= hs; i += 2 * L) {
-            int p = oo + i;
-            FloatVector c0 = FloatVector.fromArray(S, out0, p);
-            FloatVector c1 = FloatVector.fromArray(S, out1, p);
-            FloatVector c2 = FloatVector.fromArray(S, out2, p);
-            FloatVector c3 = FloatVector.fromArray(S, out3, p);
-            FloatVector d0 = FloatVector.fromArray(S, out0, p + L);
-            FloatVector d1 = FloatVector.fromArray(S, out1, p + L);
-            FloatVector d2 = FloatVector.fromArray(S, out2, p + L);
-            FloatVector d3 = FloatVector.fromArray(S, out3, p + L);
+            int p0 = oo0 + i;
+            int p1 = oo1 + i;
+            int p2 = oo2 + i;
+            int p3 = oo3 + i;
+            FloatVector c0 = FloatVector.fromArray(S, out0, p0);
+            FloatVector c1 = FloatVector.fromArray(S, out1, p1);
+            FloatVector c2 = FloatVector.fromArray(S, out2, p2);
+            FloatVector c3 = FloatVector.fromArray(S, out3, p3);
+            FloatVector d0 = FloatVector.fromArray(S, out0, p0 + L);
+            FloatVector d1 = FloatVector.fromArray(S, out1, p1 + L);
+            FloatVector d2 = FloatVector.fromArray(S, out2, p2 + L);
+            FloatVector d3 = FloatVector.fromArray(S, out3, p3 + L);
             for (int j = 0, b = vo + i; j < count; j++, b += hs) {
                 FloatVector va = FloatVector.fromArray(S, v, b);
                 FloatVector vb = FloatVector.fromArray(S, v, b + L);
@@ -254,21 +267,21 @@ final class AttentionKernels {
                 c3 = va.fma(w3, c3);
                 d3 = vb.fma(w3, d3);
             }
-            c0.intoArray(out0, p);
-            c1.intoArray(out1, p);
-            c2.intoArray(out2, p);
-            c3.intoArray(out3, p);
-            d0.intoArray(out0, p + L);
-            d1.intoArray(out1, p + L);
-            d2.intoArray(out2, p + L);
-            d3.intoArray(out3, p + L);
+            c0.intoArray(out0, p0);
+            c1.intoArray(out1, p1);
+            c2.intoArray(out2, p2);
+            c3.intoArray(out3, p3);
+            d0.intoArray(out0, p0 + L);
+            d1.intoArray(out1, p1 + L);
+            d2.intoArray(out2, p2 + L);
+            d3.intoArray(out3, p3 + L);
         }
         if (i < hs) {
             // The rest of the head (fewer than two vectors) one output at a time, in the same order per element.
-            weightedFrom(a0, ao, v, vo, count, hs, out0, oo, i);
-            weightedFrom(a1, ao, v, vo, count, hs, out1, oo, i);
-            weightedFrom(a2, ao, v, vo, count, hs, out2, oo, i);
-            weightedFrom(a3, ao, v, vo, count, hs, out3, oo, i);
+            weightedFrom(a0, ao, v, vo, count, hs, out0, oo0, i);
+            weightedFrom(a1, ao, v, vo, count, hs, out1, oo1, i);
+            weightedFrom(a2, ao, v, vo, count, hs, out2, oo2, i);
+            weightedFrom(a3, ao, v, vo, count, hs, out3, oo3, i);
         }
     }
 

@@ -92,13 +92,13 @@ public final class VectorOps {
     }
 
     /**
-     * {@link #softmax} of rows {@code r[i][0, len0 + i)} for i in [0, count), each as {@link #softmax} computes it
-     * alone; the sums of four rows run in one loop, since a single row's sum in index order is one chain of
-     * dependent additions (latency-bound: 6% of a 2,048-token prefill).
+     * {@link #softmax} of rows {@code r[i][0, len[i])} for i in [0, count), each as
+     * {@link #softmax} computes it alone; the sums of four rows run in one loop, since a single row's sum in index
+     * order is one chain of dependent additions (latency-bound: 6% of a 2,048-token prefill).
      */
-    public static void softmaxRows(float[][] r, int count, int len0) {
+    public static void softmaxRows(float[][] r, int[] len, int count) {
         for (int i = 0; i < count; i++) {
-            exponentials(r[i], 0, len0 + i);
+            exponentials(r[i], 0, len[i]);
         }
         int i = 0;
         for (; i + 4 <= count; i += 4) {
@@ -106,7 +106,7 @@ public final class VectorOps {
             float[] x1 = r[i + 1];
             float[] x2 = r[i + 2];
             float[] x3 = r[i + 3];
-            int common = len0 + i;
+            int common = Math.min(Math.min(len[i], len[i + 1]), Math.min(len[i + 2], len[i + 3]));
             float s0 = 0;
             float s1 = 0;
             float s2 = 0;
@@ -117,20 +117,26 @@ public final class VectorOps {
                 s2 += x2[j];
                 s3 += x3[j];
             }
-            s1 += x1[common];
-            s2 += x2[common];
-            s2 += x2[common + 1];
-            s3 += x3[common];
-            s3 += x3[common + 1];
-            s3 += x3[common + 2];
-            scale(x0, 0, common, 1 / s0);
-            scale(x1, 0, common + 1, 1 / s1);
-            scale(x2, 0, common + 2, 1 / s2);
-            scale(x3, 0, common + 3, 1 / s3);
+            for (int j = common; j < len[i]; j++) {
+                s0 += x0[j];
+            }
+            for (int j = common; j < len[i + 1]; j++) {
+                s1 += x1[j];
+            }
+            for (int j = common; j < len[i + 2]; j++) {
+                s2 += x2[j];
+            }
+            for (int j = common; j < len[i + 3]; j++) {
+                s3 += x3[j];
+            }
+            scale(x0, 0, len[i], 1 / s0);
+            scale(x1, 0, len[i + 1], 1 / s1);
+            scale(x2, 0, len[i + 2], 1 / s2);
+            scale(x3, 0, len[i + 3], 1 / s3);
         }
         for (; i < count; i++) {
             float[] x = r[i];
-            int n = len0 + i;
+            int n = len[i];
             float sum = 0;
             for (int j = 0; j < n; j++) {
                 sum += x[j];

@@ -129,12 +129,13 @@ class BlockedAttentionTest {
             @ForAll("headDims") int hs,
             @ForAll @IntRange(min = 1, max = 60) int start,
             @ForAll @IntRange(min = 1, max = 8) int count,
+            @ForAll("groupings") int[] heads,
             @ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        Fixture f = fixture(r, bs, hs, 4, 2, start + count);
+        Fixture f = fixture(r, bs, hs, heads[0], heads[1], start + count);
         float[][] out = chunk(f, start, count);
         for (int i = 0; i < count; i++) {
-            for (int h = 0; h < 4; h++) {
+            for (int h = 0; h < heads[0]; h++) {
                 double[] want = expected(f, start + i, h);
                 for (int d = 0; d < hs; d++) {
                     assertThat((double) out[i][h * hs + d]).isCloseTo(want[d], within(2e-5));
@@ -149,9 +150,10 @@ class BlockedAttentionTest {
             @ForAll("headDims") int hs,
             @ForAll @IntRange(min = 0, max = 100) int start,
             @ForAll @IntRange(min = 1, max = 30) int count,
+            @ForAll("groupings") int[] heads,
             @ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        Fixture f = fixture(r, bs, hs, 6, 3, start + count);
+        Fixture f = fixture(r, bs, hs, heads[0], heads[1], start + count);
         float[][] block = chunk(f, start, count);
         for (int i = 0; i < count; i++) {
             float[][] alone = chunk(f, start + i, 1);
@@ -165,7 +167,7 @@ class BlockedAttentionTest {
         pos[0] = start + count - 1;
         tables[0] = f.table().clone();
         queries[0] = new float[start + count][];
-        queries[0][pos[0]] = random(r, 6 * hs, 2);
+        queries[0][pos[0]] = random(r, heads[0] * hs, 2);
         for (int i = 1; i < pos.length; i++) {
             pos[i] = start + i - 1;
             tables[i] = f.table();
@@ -174,6 +176,13 @@ class BlockedAttentionTest {
         for (int i = 1; i < pos.length; i++) {
             assertThat(mixed[i]).as("position %d beside a decode", pos[i]).isEqualTo(block[i - 1]);
         }
+    }
+
+    /** (query heads, KV heads): grouped-query attention with groups of 2, 3, 4 and 8, and plain multi-head. */
+    @net.jqwik.api.Provide
+    net.jqwik.api.Arbitrary<int[]> groupings() {
+        return net.jqwik.api.Arbitraries.of(
+                new int[] {4, 2}, new int[] {6, 3}, new int[] {8, 2}, new int[] {3, 3}, new int[] {16, 2});
     }
 
     @net.jqwik.api.Provide
