@@ -31,6 +31,12 @@ abstract class PanelMatrix implements Matrix {
     /** k per block of a batched product (cache blocking, sized by measurement). */
     static final int KC = 1024;
 
+    /**
+     * The kernels' accumulators between a tile and its copy to the outputs, per thread: a product runs a few hundred
+     * times per decode step, so a fresh array each time was a steady stream of garbage.
+     */
+    private static final ThreadLocal<float[]> ACCUMULATORS = ThreadLocal.withInitial(() -> new float[0]);
+
     /** Rows per panel: the lanes of the kernels' f32 vectors. */
     final int P;
 
@@ -65,6 +71,15 @@ abstract class PanelMatrix implements Matrix {
     @Override
     public final int cols() {
         return cols;
+    }
+
+    private static float[] accumulators(int n) {
+        float[] a = ACCUMULATORS.get();
+        if (a.length < n) {
+            a = new float[n];
+            ACCUMULATORS.set(a);
+        }
+        return a;
     }
 
     /** One panel against one token into {@code acc[0, P)}. */
@@ -119,7 +134,7 @@ abstract class PanelMatrix implements Matrix {
     public final void matVec(float[] x, float[] out, int from, int to) {
         int p = from / P;
         int end = (to + P - 1) / P;
-        float[] acc = new float[8 * P];
+        float[] acc = accumulators(8 * P);
         for (; p + 8 <= end; p += 8) {
             panels8(x, p, acc);
             scatter(acc, 0, 8, out, p * P, from, to);
@@ -141,7 +156,7 @@ abstract class PanelMatrix implements Matrix {
             return;
         }
         // acc[(i · 2 + j) · P + lane]: token i of the group, panel j of the pair.
-        float[] acc = new float[2 * T * P];
+        float[] acc = accumulators(2 * T * P);
         int first = from / P;
         int end = (to + P - 1) / P;
         for (int kb = 0; kb < cols; kb += KC) {
