@@ -180,7 +180,7 @@ public final class CpuComputeBackend implements ComputeBackend {
      * The logits after {@code tokens}, computed in this backend's KV store with blocks 0, 1, 2, ... — for tests and
      * tools on a backend that serves no engine (it overwrites those blocks).
      */
-    float[] logitsAfter(int[] tokens) {
+    public float[] logitsAfter(int[] tokens) {
         int[] table = new int[(tokens.length + kv.blockSize - 1) / kv.blockSize];
         for (int i = 0; i < table.length; i++) {
             table[i] = i;

@@ -3,11 +3,11 @@ package dev.tandem.engine.cpu;
 import dev.tandem.api.engine.TokenLogprob;
 
 /** Log-softmax of raw logits: the chosen token's log-probability and the k most likely tokens'. */
-final class Logprobs {
+public final class Logprobs {
 
     private Logprobs() {}
 
-    static TokenLogprob of(float[] logits, int vocab, int chosen, int k) {
+    public static TokenLogprob of(float[] logits, int vocab, int chosen, int k) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) {
             max = Math.max(max, logits[i]);

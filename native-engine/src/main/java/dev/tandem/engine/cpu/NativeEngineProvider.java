@@ -7,6 +7,8 @@ import dev.tandem.api.engine.EngineInfo;
 import dev.tandem.api.engine.EngineProvider;
 import dev.tandem.engine.BuiltinEngine;
 import dev.tandem.engine.EngineCore;
+import dev.tandem.engine.compute.BackendFactory;
+import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.kv.KvBlockManager;
 import dev.tandem.engine.model.Llama2cLoader;
 import dev.tandem.engine.model.LlamaConfig;
@@ -65,6 +67,36 @@ public final class NativeEngineProvider implements EngineProvider {
     }
 
     static EngineCore core(EngineConfig config) {
+        return core(config, new CpuBackends());
+    }
+
+    /** The CPU backend: KV in the Java heap (512 MiB unless set), compute on {@code threads} cores. */
+    private static final class CpuBackends implements BackendFactory {
+
+        @Override
+        public long defaultKvBytes(EngineConfig config, LlamaConfig model, LlamaWeights weights) {
+            return DEFAULT_KV_BYTES;
+        }
+
+        @Override
+        public long bytesPerBlock(LlamaConfig model, int blockSize) {
+            return PagedKvStore.bytesPerBlock(model.layers(), blockSize, model.kvDim());
+        }
+
+        @Override
+        public ComputeBackend create(EngineConfig config, LlamaConfig model, LlamaWeights weights, int blocks) {
+            int threads = Integer.parseInt(config.options()
+                    .getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+            return new CpuComputeBackend(model, weights, blocks, config.blockSize(), threads);
+        }
+    }
+
+    /**
+     * The built-in engine on {@code backends}: the model ({@code config.model()}, or the demo model) in the weight type
+     * of option {@code dtype}, a KV capacity that fits option {@code kv-memory-bytes} (or the backend's default), the
+     * scheduler and block manager, and the backend computing under them.
+     */
+    public static EngineCore core(EngineConfig config, BackendFactory backends) {
         String reference = config.model() == null ? DEMO_MODEL : config.model();
         Llama2cLoader.Loaded m;
         try {
@@ -80,20 +112,23 @@ public final class NativeEngineProvider implements EngineProvider {
         } catch (IllegalArgumentException e) {
             throw new EngineException(EngineException.Kind.INVALID_REQUEST, e.getMessage(), e);
         }
-        int threads = Integer.parseInt(
-                o.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
-        long kvBytes = Long.parseLong(o.getOrDefault("kv-memory-bytes", String.valueOf(DEFAULT_KV_BYTES)));
+        long kvBytes = o.containsKey("kv-memory-bytes")
+                ? Long.parseLong(o.get("kv-memory-bytes"))
+                : backends.defaultKvBytes(config, c, weights);
         int bs = config.blockSize();
-        int budget = CpuComputeBackend.blocksFitting(c, bs, kvBytes);
+        int budget = (int) Math.max(1, Math.min(Integer.MAX_VALUE, kvBytes / backends.bytesPerBlock(c, bs)));
         // A checkpoint's context can need far more KV than the budget (131,072 positions of a 1B Llama: ~8 GiB):
         // serve the context that fits, as a shorter max_model_len, rather than overrun the memory the user set.
-        int context = Math.min(c.contextLength(), Math.max(bs, (budget - 1) * bs));
+        int context = Math.min(backends.maxContext(c), Math.max(bs, (budget - 1) * bs));
         if (context < c.contextLength()) {
             System.getLogger(NativeEngineProvider.class.getName())
                     .log(
                             System.Logger.Level.WARNING,
                             "serving a context of " + context + " tokens instead of the model's " + c.contextLength()
-                                    + ": that is what " + kvBytes + " bytes of KV cache hold (option kv-memory-bytes)");
+                                    + ": that is "
+                                    + (context == backends.maxContext(c)
+                                            ? "the longest context this engine attends over"
+                                            : "what " + kvBytes + " bytes of KV cache hold (option kv-memory-bytes)"));
         }
         int perSequence = (context + bs - 1) / bs;
         int blocks = Math.min(config.kvBlocks(), Math.min(budget, perSequence * config.maxNumSeqs()));
@@ -113,7 +148,7 @@ public final class NativeEngineProvider implements EngineProvider {
                 dev.tandem.api.engine.EngineCapabilities.BUILT_IN.withDisaggregation(config.kvConnector() != null));
         SchedulerConfig sc =
                 new SchedulerConfig(bs, blocks, config.maxNumBatchedTokens(), config.maxNumSeqs(), context);
-        CpuComputeBackend backend = new CpuComputeBackend(c, weights, blocks, bs, threads);
+        ComputeBackend backend = backends.create(config, c, weights, blocks);
         // Loading leaves the young generation full of large arrays (the weights, the KV store, and with --dtype the
         // f32 originals): collect now, once, rather than in the middle of the first requests. In a batch-1 decode a
         // young collection of these arrays took 31 ms (125-250 ms during loading) under the Parallel collector.

@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
  * penalties, temperature, top-k, min-p and top-p, then a draw from a per-request generator seeded by the request's
  * seed (so a seeded request reproduces). Owned by the engine thread.
  */
-final class Sampler {
+public final class Sampler {
 
     private final SplittableRandom seeds;
 
@@ -23,7 +23,7 @@ final class Sampler {
         this.seeds = seeds;
     }
 
-    int sample(float[] logits, int vocab, Sequence seq) {
+    public int sample(float[] logits, int vocab, Sequence seq) {
         SamplingParams p = seq.request().sampling();
         applyPenalties(logits, vocab, seq, p);
         if (p.isGreedy()) {

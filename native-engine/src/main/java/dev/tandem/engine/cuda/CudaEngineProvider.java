@@ -4,12 +4,24 @@ import dev.tandem.api.engine.Engine;
 import dev.tandem.api.engine.EngineConfig;
 import dev.tandem.api.engine.EngineException;
 import dev.tandem.api.engine.EngineProvider;
+import dev.tandem.engine.BuiltinEngine;
+import dev.tandem.engine.EngineCore;
+import dev.tandem.engine.compute.BackendFactory;
+import dev.tandem.engine.compute.ComputeBackend;
+import dev.tandem.engine.cpu.NativeEngineProvider;
+import dev.tandem.engine.model.LlamaConfig;
+import dev.tandem.engine.model.LlamaWeights;
+import java.io.IOException;
+import java.io.InputStream;
 
 /**
- * {@code --engine cuda}: the built-in engine on an NVIDIA GPU through JCuda's driver API. What is built so far is the
- * device probe: without a driver or a GPU the provider is unavailable with a one-line reason that names CUDA, and
- * nothing else changes. The GPU forward pass (kernels, device KV cache) is not built yet, so on a machine with a GPU
- * the provider is unavailable too and says that, rather than failing later or falling back to the CPU silently.
+ * {@code --engine cuda}: the built-in engine (scheduler, paged KV cache, sampler) computing on an NVIDIA GPU through
+ * JCuda's driver API and the kernels compiled to PTX at build time. Options as {@code native} ({@code dtype}: f32 or
+ * bf16; {@code kv-memory-bytes}: default 90% of the device memory left after weights and scratch), plus
+ * {@code device} (default 0) and {@code graphs} (capture decode steps as CUDA graphs; default true).
+ *
+ * <p>Without a driver, a GPU or the PTX (a build without nvcc) the provider is unavailable with one line that names
+ * CUDA; it never falls back to the CPU.
  */
 public final class CudaEngineProvider implements EngineProvider {
 
@@ -25,7 +37,7 @@ public final class CudaEngineProvider implements EngineProvider {
 
     @Override
     public boolean isAvailable() {
-        return false;
+        return Probed.DEVICE0.found() && ptx() != null;
     }
 
     @Override
@@ -34,11 +46,100 @@ public final class CudaEngineProvider implements EngineProvider {
         if (!r.found()) {
             return r.reason();
         }
-        return "CUDA " + r.describe(0) + " found, but the GPU forward pass is not built yet; use --engine native";
+        return "CUDA " + r.describe(0) + " found, but this build has no kernels (it was built without nvcc; see"
+                + " scripts/build-ptx)";
+    }
+
+    /** The kernels' PTX, or null in a build made without nvcc. */
+    static byte[] ptx() {
+        try (InputStream in = CudaEngineProvider.class.getResourceAsStream("kernels.ptx")) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     @Override
     public Engine create(EngineConfig config) {
-        throw new EngineException(EngineException.Kind.UNAVAILABLE, unavailableReason());
+        return new BuiltinEngine(config, core(config));
+    }
+
+    static EngineCore core(EngineConfig config) {
+        if (!isAvailableFor(config)) {
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, reasonFor(config));
+        }
+        String dtype = config.options().getOrDefault("dtype", "f32");
+        if (!dtype.equals("f32") && !dtype.equals("bf16")) {
+            throw new EngineException(
+                    EngineException.Kind.INVALID_REQUEST,
+                    "--engine cuda takes f32 or bf16 weights, not '" + dtype + "' (int8 runs on --engine native)");
+        }
+        boolean graphs = Boolean.parseBoolean(config.options().getOrDefault("graphs", "true"));
+        Gpu gpu = new JCudaGpu(device(config), ptx());
+        try {
+            return NativeEngineProvider.core(config, backends(gpu, graphs));
+        } catch (RuntimeException | Error e) {
+            gpu.close();
+            throw e;
+        }
+    }
+
+    private static int device(EngineConfig config) {
+        String d = config.options().getOrDefault("device", "0");
+        try {
+            return Integer.parseInt(d);
+        } catch (NumberFormatException e) {
+            throw new EngineException(
+                    EngineException.Kind.INVALID_REQUEST, "--device must be a GPU index, not '" + d + "'");
+        }
+    }
+
+    private static boolean isAvailableFor(EngineConfig config) {
+        return CudaProbe.probe(device(config)).found() && ptx() != null;
+    }
+
+    private static String reasonFor(EngineConfig config) {
+        CudaProbe.Result r = CudaProbe.probe(device(config));
+        return r.found() ? new CudaEngineProvider().unavailableReason() : r.reason();
+    }
+
+    /** The cuda backend on {@code gpu}: weights, scratch and KV cache in its memory. */
+    public static BackendFactory backends(Gpu gpu, boolean graphs) {
+        return new BackendFactory() {
+            @Override
+            public long defaultKvBytes(EngineConfig config, LlamaConfig model, LlamaWeights weights) {
+                long weightBytes = weights.bytesReadPerStep()
+                        + (weights.classifier() == weights.embedding()
+                                ? 0
+                                : weights.embedding().bytes());
+                long scratch = CudaComputeBackend.scratchBytes(
+                        model, config.maxNumBatchedTokens(), config.maxNumSeqs(), config.blockSize());
+                long left = gpu.freeMemory() - weightBytes - scratch - (512L << 20);
+                return Math.max(bytesPerBlock(model, config.blockSize()) * 2, left / 10 * 9);
+            }
+
+            @Override
+            public long bytesPerBlock(LlamaConfig model, int blockSize) {
+                return 2L * model.layers() * blockSize * model.kvDim() * Float.BYTES;
+            }
+
+            @Override
+            public int maxContext(LlamaConfig model) {
+                return Math.min(model.contextLength(), CudaComputeBackend.maxContext(model.headDim()));
+            }
+
+            @Override
+            public ComputeBackend create(EngineConfig config, LlamaConfig model, LlamaWeights weights, int blocks) {
+                return new CudaComputeBackend(
+                        model,
+                        weights,
+                        gpu,
+                        blocks,
+                        config.blockSize(),
+                        config.maxNumBatchedTokens(),
+                        config.maxNumSeqs(),
+                        graphs);
+            }
+        };
     }
 }

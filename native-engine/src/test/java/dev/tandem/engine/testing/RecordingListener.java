@@ -65,6 +65,11 @@ public final class RecordingListener implements TokenListener {
         return done.get(30, TimeUnit.SECONDS);
     }
 
+    /** Waits at most {@code timeout} for the terminal delta and returns it. */
+    public TokenDelta await(Duration timeout) throws Exception {
+        return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** The terminal delta; fails if there is none yet or if anything arrived after it. */
     public synchronized TokenDelta finalDelta() {
         assertThat(done).as("finished").isDone();

@@ -1,0 +1,644 @@
+package dev.tandem.engine.cuda;
+
+import dev.tandem.api.engine.TokenLogprob;
+import dev.tandem.api.kv.connector.ConnectorMetadata;
+import dev.tandem.api.kv.connector.KvBlockStore;
+import dev.tandem.api.kv.connector.KvConnector;
+import dev.tandem.engine.compute.ComputeBackend;
+import dev.tandem.engine.compute.StepOutput;
+import dev.tandem.engine.cpu.Logprobs;
+import dev.tandem.engine.cpu.Sampler;
+import dev.tandem.engine.model.LlamaConfig;
+import dev.tandem.engine.model.LlamaWeights;
+import dev.tandem.engine.model.Matrix;
+import dev.tandem.engine.scheduler.ScheduledChunk;
+import dev.tandem.engine.scheduler.Sequence;
+import dev.tandem.engine.scheduler.StepPlan;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code cuda} backend: the CPU engine's forward pass (same scheduler, same paged KV blocks, same sampler) with
+ * every layer computed on the GPU by the kernels of {@code kernels.cu}. Only token ids, positions and block tables go
+ * to the device each step, and only sampled token ids come back (whole logit rows only for requests that sample with
+ * temperature, penalties or logprobs, which the host's {@link Sampler} then treats exactly as the CPU engine does).
+ *
+ * <p>A step's positions run in micro-batches of up to {@link #microBatch} tokens, each through all layers at once.
+ * A step of only single-token decodes that all sample is padded to a bucket (1, 2, 4, ... 64 tokens) and replayed
+ * from a {@link Gpu.Graph} captured on the first step of that size: a decode step is then one graph launch instead
+ * of about a dozen launches per layer. Padding tokens write their KV into a scratch block.
+ *
+ * <p>f32 products use one FMA chain over k from 0, as the CPU engine, so an f32 product equals the CPU's bit for
+ * bit; bf16 decode products (up to 8 tokens) split k across a warp for bandwidth.
+ *
+ * <p>Owned by the engine thread.
+ */
+public final class CudaComputeBackend implements ComputeBackend {
+
+    /** Sampling rows whose logits are computed together (bounds the logits buffer: vocab floats each). */
+    static final int SAMPLE_ROWS = 64;
+
+    private static final int[] BUCKETS = {1, 2, 4, 8, 16, 32, 64};
+    private static final int GEMV_MAX_TOKENS = 8;
+
+    private final LlamaConfig c;
+    private final Gpu gpu;
+    private final CudaKvStore kv;
+    private final Sampler sampler = new Sampler();
+    private final int microBatch;
+    private final int maxBlocks;
+    private final float scale;
+    private final int attentionSharedLimit;
+    private KvConnector connector;
+    private ConnectorMetadata stepMetadata = ConnectorMetadata.EMPTY;
+
+    private final DeviceMatrix embedding;
+    private final DeviceMatrix classifier;
+    private final DeviceMatrix[] wq;
+    private final DeviceMatrix[] wk;
+    private final DeviceMatrix[] wv;
+    private final DeviceMatrix[] wo;
+    private final DeviceMatrix[] w1;
+    private final DeviceMatrix[] w2;
+    private final DeviceMatrix[] w3;
+    private final long[] attnNorm;
+    private final long[] ffnNorm;
+    private final long finalNorm;
+    private final long[] biasQ;
+    private final long[] biasK;
+    private final long[] biasV;
+    private final long[] normQ;
+    private final long[] normK;
+    private final long ropeCos;
+    private final long ropeSin;
+
+    // Activations, [token][feature].
+    private final long x;
+    private final long xb;
+    private final long xb2;
+    private final long q;
+    private final long k;
+    private final long v;
+    private final long hb;
+    private final long hb2;
+    private final long finals;
+    private final long normed;
+    private final long logits;
+    // Step inputs and outputs.
+    private final long dTokens;
+    private final long dPositions;
+    private final long dTables;
+    private final long dSampleRows;
+    private final long dIds;
+
+    private final int[] tokens;
+    private final int[] positions;
+    private final int[] tables;
+    private final int[] sampleRows;
+    private final int maxSamplers;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment hostInts;
+    private final Map<Integer, Gpu.Graph> graphs = new java.util.HashMap<>();
+    private final boolean useGraphs;
+    private final long weightBytes;
+
+    /**
+     * @param maxTokensPerStep the scheduler's token budget per step (micro-batches are at most this)
+     * @param maxSequences the scheduler's sequences per step (sampling rows per step)
+     * @param graphs whether decode steps are captured and replayed as graphs
+     */
+    public CudaComputeBackend(
+            LlamaConfig config,
+            LlamaWeights w,
+            Gpu gpu,
+            int kvBlocks,
+            int blockSize,
+            int maxTokensPerStep,
+            int maxSequences,
+            boolean graphs) {
+        this.c = config;
+        this.gpu = gpu;
+        this.useGraphs = graphs;
+        this.microBatch = Math.max(BUCKETS[BUCKETS.length - 1], Math.min(maxTokensPerStep, 2048));
+        int context = Math.min(config.contextLength(), maxContext(config.headDim()));
+        this.maxBlocks = (context + blockSize - 1) / blockSize;
+        this.maxSamplers = Math.max(1, maxSequences);
+        this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.attentionSharedLimit = attentionShared(context);
+        Map<Matrix, DeviceMatrix> uploaded = new IdentityHashMap<>();
+        embedding = upload(uploaded, w.embedding());
+        classifier = upload(uploaded, w.classifier());
+        int layers = config.layers();
+        wq = new DeviceMatrix[layers];
+        wk = new DeviceMatrix[layers];
+        wv = new DeviceMatrix[layers];
+        wo = new DeviceMatrix[layers];
+        w1 = new DeviceMatrix[layers];
+        w2 = new DeviceMatrix[layers];
+        w3 = new DeviceMatrix[layers];
+        attnNorm = new long[layers];
+        ffnNorm = new long[layers];
+        biasQ = new long[layers];
+        biasK = new long[layers];
+        biasV = new long[layers];
+        normQ = new long[layers];
+        normK = new long[layers];
+        for (int l = 0; l < layers; l++) {
+            wq[l] = upload(uploaded, w.wq()[l]);
+            wk[l] = upload(uploaded, w.wk()[l]);
+            wv[l] = upload(uploaded, w.wv()[l]);
+            wo[l] = upload(uploaded, w.wo()[l]);
+            w1[l] = upload(uploaded, w.w1()[l]);
+            w2[l] = upload(uploaded, w.w2()[l]);
+            w3[l] = upload(uploaded, w.w3()[l]);
+            attnNorm[l] = floats(w.attnNorm()[l]);
+            ffnNorm[l] = floats(w.ffnNorm()[l]);
+            if (w.attnBias() != null) {
+                biasQ[l] = floats(w.attnBias()[l].q());
+                biasK[l] = floats(w.attnBias()[l].k());
+                biasV[l] = floats(w.attnBias()[l].v());
+            }
+            if (w.qkNorm() != null) {
+                normQ[l] = floats(w.qkNorm()[l].q());
+                normK[l] = floats(w.qkNorm()[l].k());
+            }
+        }
+        finalNorm = floats(w.finalNorm());
+        long total = 0;
+        for (DeviceMatrix m : uploaded.values()) {
+            total += m.bytes();
+        }
+        weightBytes = total;
+        // RoPE angles as the CPU engine computes them (float angle, cos and sin rounded from double), per position.
+        float[] invFreq = config.ropeInverseFrequencies();
+        int half = config.headDim() / 2;
+        float[] cos = new float[context * half];
+        float[] sin = new float[context * half];
+        for (int p = 0; p < context; p++) {
+            for (int i = 0; i < half; i++) {
+                float val = p * invFreq[i];
+                cos[p * half + i] = (float) Math.cos(val);
+                sin[p * half + i] = (float) Math.sin(val);
+            }
+        }
+        ropeCos = floats(cos);
+        ropeSin = floats(sin);
+
+        int mb = microBatch;
+        int wide = Math.max(config.dim(), config.qDim());
+        x = gpu.alloc(4L * mb * config.dim());
+        xb = gpu.alloc(4L * mb * wide);
+        xb2 = gpu.alloc(4L * mb * config.dim());
+        q = gpu.alloc(4L * mb * config.qDim());
+        k = gpu.alloc(4L * mb * config.kvDim());
+        v = gpu.alloc(4L * mb * config.kvDim());
+        hb = gpu.alloc(4L * mb * config.hiddenDim());
+        hb2 = gpu.alloc(4L * mb * config.hiddenDim());
+        finals = gpu.alloc(4L * maxSamplers * config.dim());
+        normed = gpu.alloc(4L * SAMPLE_ROWS * config.dim());
+        logits = gpu.alloc(4L * SAMPLE_ROWS * config.vocabSize());
+        dTokens = gpu.alloc(4L * mb);
+        dPositions = gpu.alloc(4L * mb);
+        dTables = gpu.alloc(4L * mb * maxBlocks);
+        dSampleRows = gpu.alloc(4L * mb);
+        dIds = gpu.alloc(4L * SAMPLE_ROWS);
+        tokens = new int[mb];
+        positions = new int[mb];
+        tables = new int[mb * maxBlocks];
+        sampleRows = new int[mb];
+        hostInts = arena.allocate(4L * mb * maxBlocks, 256);
+        this.kv = new CudaKvStore(gpu, layers, kvBlocks, blockSize, config.kvHeads(), config.headDim());
+        gpu.synchronize();
+    }
+
+    /** Bytes of dynamic shared memory the attention kernel takes for contexts up to {@code context}. */
+    private int attentionShared(int context) {
+        return 4 * (context + c.headDim());
+    }
+
+    /**
+     * The longest context whose attention scores fit the shared memory one block may have (227 KiB on Hopper and
+     * Ampere's A100; the kernel keeps a score per key).
+     */
+    public static int maxContext(int headDim) {
+        return 227 * 1024 / 4 - headDim;
+    }
+
+    /** Device bytes of everything but the weights and the KV cache, for sizing the cache. */
+    static long scratchBytes(LlamaConfig c, int maxTokensPerStep, int maxSequences, int blockSize) {
+        long mb = Math.max(BUCKETS[BUCKETS.length - 1], Math.min(maxTokensPerStep, 2048));
+        long perToken = 3L * c.dim() + Math.max(c.dim(), c.qDim()) + c.qDim() + 2L * c.kvDim() + 2L * c.hiddenDim() + 4;
+        long blocks = (c.contextLength() + blockSize - 1) / blockSize;
+        return 4
+                * (mb * perToken
+                        + mb * blocks
+                        + (long) maxSequences * c.dim()
+                        + SAMPLE_ROWS * ((long) c.vocabSize() + c.dim())
+                        + (long) c.contextLength() * c.headDim());
+    }
+
+    private DeviceMatrix upload(Map<Matrix, DeviceMatrix> uploaded, Matrix m) {
+        DeviceMatrix d = uploaded.get(m);
+        if (d == null) {
+            d = DeviceMatrix.upload(gpu, m);
+            uploaded.put(m, d);
+        }
+        return d;
+    }
+
+    private long floats(float[] values) {
+        long address = gpu.alloc(4L * values.length);
+        gpu.upload(address, MemorySegment.ofArray(values));
+        return address;
+    }
+
+    /** Bytes of weights on the device (a batch-1 decode step reads all of them but the embedding). */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    public Gpu gpu() {
+        return gpu;
+    }
+
+    @Override
+    public KvBlockStore kvStore() {
+        return kv;
+    }
+
+    @Override
+    public void connect(KvConnector connector) {
+        this.connector = connector;
+    }
+
+    @Override
+    public StepOutput execute(StepPlan plan) {
+        stepMetadata = plan.connectorMetadata();
+        if (connector != null) {
+            connector.startLoad(stepMetadata);
+        }
+        try {
+            return compute(plan);
+        } finally {
+            if (connector != null) {
+                connector.waitForSave();
+            }
+        }
+    }
+
+    private StepOutput compute(StepPlan plan) {
+        List<Sequence> samplers = new ArrayList<>();
+        boolean decodeOnly = connector == null && useGraphs;
+        int total = 0;
+        for (ScheduledChunk ch : plan.chunks()) {
+            decodeOnly &= ch.tokens() == 1 && ch.samples();
+            total += ch.tokens();
+        }
+        if (decodeOnly && total <= BUCKETS[BUCKETS.length - 1] && total > 0) {
+            return decodeStep(plan);
+        }
+        int n = 0;
+        int firstSlot = 0;
+        for (ScheduledChunk ch : plan.chunks()) {
+            Sequence seq = ch.sequence();
+            int end = ch.start() + ch.tokens();
+            for (int pos = ch.start(); pos < end; pos++) {
+                put(n, seq.token(pos), pos, seq.blocks().raw(), seq.blocks().size());
+                if (pos == end - 1 && ch.samples()) {
+                    sampleRows[samplers.size() - firstSlot] = n;
+                    samplers.add(seq);
+                }
+                n++;
+                if (n == microBatch) {
+                    forward(n, firstSlot, samplers.size() - firstSlot);
+                    firstSlot = samplers.size();
+                    n = 0;
+                }
+            }
+        }
+        if (n > 0) {
+            forward(n, firstSlot, samplers.size() - firstSlot);
+        }
+        return sample(samplers, finals);
+    }
+
+    /** Position {@code i} of the micro-batch: its token, position and its sequence's block table. */
+    private void put(int i, int token, int pos, int[] table, int used) {
+        tokens[i] = token;
+        positions[i] = pos;
+        int n = Math.min(used, maxBlocks);
+        System.arraycopy(table, 0, tables, i * maxBlocks, n);
+        Arrays.fill(tables, i * maxBlocks + n, (i + 1) * maxBlocks, kv.scratchBlock());
+    }
+
+    private void uploadInts(long dst, int[] values, int count) {
+        MemorySegment s = hostInts.asSlice(0, 4L * count);
+        MemorySegment.copy(values, 0, s, ValueLayout.JAVA_INT, 0, count);
+        gpu.upload(dst, s);
+    }
+
+    private void uploadInputs(int n) {
+        uploadInts(dTokens, tokens, n);
+        uploadInts(dPositions, positions, n);
+        uploadInts(dTables, tables, n * maxBlocks);
+    }
+
+    /** Positions [0, n) of the micro-batch through every layer; their sampling rows' states into {@code finals}. */
+    private void forward(int n, int firstSlot, int sampling) {
+        uploadInputs(n);
+        int maxPos = 0;
+        for (int i = 0; i < n; i++) {
+            maxPos = Math.max(maxPos, positions[i]);
+        }
+        layers(n, attentionShared(maxPos + 1), true);
+        if (sampling > 0) {
+            uploadInts(dSampleRows, sampleRows, sampling);
+            gpu.launch("gather_rows", sampling, 1, 256, 0, finals + 4L * firstSlot * c.dim(), x, dSampleRows, c.dim());
+        }
+    }
+
+    /** A step of single-token decodes that all sample, replayed from the graph of its bucket. */
+    private StepOutput decodeStep(StepPlan plan) {
+        List<Sequence> samplers = new ArrayList<>();
+        int n = 0;
+        for (ScheduledChunk ch : plan.chunks()) {
+            Sequence seq = ch.sequence();
+            put(
+                    n++,
+                    seq.token(ch.start()),
+                    ch.start(),
+                    seq.blocks().raw(),
+                    seq.blocks().size());
+            samplers.add(seq);
+        }
+        int bucket = Arrays.stream(BUCKETS)
+                .filter(b -> b >= samplers.size())
+                .findFirst()
+                .orElseThrow();
+        for (int i = n; i < bucket; i++) {
+            tokens[i] = 0;
+            positions[i] = 0;
+            Arrays.fill(tables, i * maxBlocks, (i + 1) * maxBlocks, kv.scratchBlock());
+        }
+        uploadInputs(bucket);
+        Gpu.Graph graph = graphs.get(bucket);
+        if (graph == null) {
+            graph = gpu.capture(() -> {
+                layers(bucket, attentionSharedLimit, false);
+                gpu.launch("rmsnorm_rows", bucket, 1, 256, 0, normed, x, finalNorm, c.dim(), c.normEps());
+                matMul(classifier, normed, logits, bucket);
+                gpu.launch("argmax_rows", bucket, 1, 256, 0, dIds, logits, c.vocabSize());
+            });
+            graphs.put(bucket, graph);
+        }
+        graph.launch();
+        return select(samplers, 0, samplers.size(), new int[samplers.size()], null);
+    }
+
+    /** The whole transformer over [0, n) of the micro-batch; leaves the hidden states in {@code x}. */
+    private void layers(int n, int attentionSharedBytes, boolean hooks) {
+        int dim = c.dim();
+        int hd = c.headDim();
+        gpu.launch(embedding.bf16() ? "embed_bf16" : "embed_f32", n, 1, 256, 0, x, embedding.address(), dTokens, dim);
+        for (int l = 0; l < c.layers(); l++) {
+            gpu.launch("rmsnorm_rows", n, 1, 256, 0, xb, x, attnNorm[l], dim, c.normEps());
+            matMul(wq[l], xb, q, n);
+            matMul(wk[l], xb, k, n);
+            matMul(wv[l], xb, v, n);
+            if (biasQ[l] != 0) {
+                elementwise("add_bias_rows", n * c.qDim(), q, biasQ[l], c.qDim(), n * c.qDim());
+                elementwise("add_bias_rows", n * c.kvDim(), k, biasK[l], c.kvDim(), n * c.kvDim());
+                elementwise("add_bias_rows", n * c.kvDim(), v, biasV[l], c.kvDim(), n * c.kvDim());
+            }
+            if (normQ[l] != 0) {
+                gpu.launch("rmsnorm_rows", n * c.heads(), 1, 128, 0, q, q, normQ[l], hd, c.normEps());
+                gpu.launch("rmsnorm_rows", n * c.kvHeads(), 1, 128, 0, k, k, normK[l], hd, c.normEps());
+            }
+            int ropeThreads = Math.max(32, Math.min(1024, hd / 2));
+            int rotateHalf = c.rotateHalf() ? 1 : 0;
+            gpu.launch(
+                    "rope", n, c.heads(), ropeThreads, 0, q, ropeCos, ropeSin, dPositions, c.heads(), hd, rotateHalf);
+            gpu.launch(
+                    "rope",
+                    n,
+                    c.kvHeads(),
+                    ropeThreads,
+                    0,
+                    k,
+                    ropeCos,
+                    ropeSin,
+                    dPositions,
+                    c.kvHeads(),
+                    hd,
+                    rotateHalf);
+            gpu.launch(
+                    "kv_store",
+                    n,
+                    1,
+                    256,
+                    0,
+                    kv.base,
+                    k,
+                    v,
+                    dTables,
+                    dPositions,
+                    maxBlocks,
+                    l,
+                    c.layers(),
+                    kv.layout().blockSize(),
+                    c.kvHeads(),
+                    hd);
+            if (hooks && connector != null) {
+                gpu.synchronize();
+                connector.waitForLayerLoad(l);
+            }
+            gpu.launch(
+                    "attention",
+                    n,
+                    c.heads(),
+                    128,
+                    attentionSharedBytes,
+                    xb,
+                    q,
+                    kv.base,
+                    dTables,
+                    dPositions,
+                    maxBlocks,
+                    l,
+                    c.layers(),
+                    kv.layout().blockSize(),
+                    c.heads(),
+                    c.kvHeads(),
+                    hd,
+                    scale);
+            if (hooks && connector != null) {
+                gpu.synchronize();
+                connector.saveLayer(l, stepMetadata);
+            }
+            matMul(wo[l], xb, xb2, n);
+            elementwise("add_inplace", n * dim, x, xb2, n * dim);
+            gpu.launch("rmsnorm_rows", n, 1, 256, 0, xb, x, ffnNorm[l], dim, c.normEps());
+            matMul(w1[l], xb, hb, n);
+            matMul(w3[l], xb, hb2, n);
+            elementwise("swiglu", n * c.hiddenDim(), hb, hb2, n * c.hiddenDim());
+            matMul(w2[l], hb, xb2, n);
+            elementwise("add_inplace", n * dim, x, xb2, n * dim);
+        }
+    }
+
+    /** An element-wise kernel over {@code count} elements (grid-stride loops: at most 4,096 blocks). */
+    private void elementwise(String kernel, int count, Object... args) {
+        int blocks = Math.max(1, Math.min(4096, (count + 255) / 256));
+        gpu.launch(kernel, blocks, 1, 256, 0, args);
+    }
+
+    /** {@code out[t] = m · in[t]} for t in [0, n). */
+    private void matMul(DeviceMatrix m, long in, long out, int n) {
+        if (m.bf16() && n <= GEMV_MAX_TOKENS && m.cols() % 8 == 0) {
+            gpu.launch("gemv_bf16", (m.rows() + 7) / 8, 1, 256, 0, out, m.address(), in, m.rows(), m.cols(), n);
+        } else {
+            gpu.launch(
+                    m.bf16() ? "gemm_bf16" : "gemm_f32",
+                    (m.rows() + 63) / 64,
+                    (n + 63) / 64,
+                    256,
+                    0,
+                    out,
+                    m.address(),
+                    in,
+                    m.rows(),
+                    m.cols(),
+                    n);
+        }
+    }
+
+    /** Samples a token for each of {@code samplers}, whose final hidden states are rows of {@code states}. */
+    private StepOutput sample(List<Sequence> samplers, long states) {
+        int[] out = new int[samplers.size()];
+        TokenLogprob[] logprobs = null;
+        for (int start = 0; start < out.length; start += SAMPLE_ROWS) {
+            int rows = Math.min(SAMPLE_ROWS, out.length - start);
+            gpu.launch(
+                    "rmsnorm_rows",
+                    rows,
+                    1,
+                    256,
+                    0,
+                    normed,
+                    states + 4L * start * c.dim(),
+                    finalNorm,
+                    c.dim(),
+                    c.normEps());
+            matMul(classifier, normed, logits, rows);
+            if (allGreedy(samplers, start, rows)) {
+                gpu.launch("argmax_rows", rows, 1, 256, 0, dIds, logits, c.vocabSize());
+            }
+            logprobs = select(samplers, start, rows, out, logprobs).logprobs();
+        }
+        return new StepOutput(out, 0, logprobs);
+    }
+
+    /**
+     * Fills {@code out[start, start + rows)}: from the device's argmax when every row is plain greedy, else from the
+     * logit rows through the host sampler (penalties, temperature, top-k/p, seeds, logprobs: the CPU engine's code).
+     */
+    private StepOutput select(List<Sequence> samplers, int start, int rows, int[] out, TokenLogprob[] logprobs) {
+        if (allGreedy(samplers, start, rows)) {
+            MemorySegment ids = hostInts.asSlice(0, 4L * rows);
+            gpu.download(ids, dIds);
+            MemorySegment.copy(ids, ValueLayout.JAVA_INT, 0, out, start, rows);
+            return new StepOutput(out, 0, logprobs);
+        }
+        int vocab = c.vocabSize();
+        float[] row = new float[vocab];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(4L * rows * vocab, 64);
+            gpu.download(host, logits);
+            for (int i = 0; i < rows; i++) {
+                MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 4L * i * vocab, row, 0, vocab);
+                Sequence seq = samplers.get(start + i);
+                var sampling = seq.request().sampling();
+                float[] raw = sampling.wantsLogprobs() ? row.clone() : null;
+                out[start + i] = sampler.sample(row, vocab, seq);
+                if (raw != null) {
+                    if (logprobs == null) {
+                        logprobs = new TokenLogprob[out.length];
+                    }
+                    logprobs[start + i] = Logprobs.of(raw, vocab, out[start + i], sampling.logprobs());
+                }
+            }
+        }
+        return new StepOutput(out, 0, logprobs);
+    }
+
+    /** Whether rows [start, start + rows) take the plain argmax (greedy, no penalties, no logprobs). */
+    private static boolean allGreedy(List<Sequence> samplers, int start, int rows) {
+        for (int i = start; i < start + rows; i++) {
+            var p = samplers.get(i).request().sampling();
+            if (!p.isGreedy()
+                    || p.wantsLogprobs()
+                    || p.repetitionPenalty() != 1
+                    || p.presencePenalty() != 0
+                    || p.frequencyPenalty() != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The logits after {@code tokens}, computed in this backend's KV cache with blocks 0, 1, 2, ... — for tests and
+     * the GPU check (it overwrites those blocks).
+     */
+    public float[] logitsAfter(int[] prompt) {
+        int bs = kv.layout().blockSize();
+        int[] table = new int[(prompt.length + bs - 1) / bs];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i;
+        }
+        int n = 0;
+        for (int pos = 0; pos < prompt.length; pos++) {
+            put(n++, prompt[pos], pos, table, table.length);
+            if (n == microBatch || pos == prompt.length - 1) {
+                sampleRows[0] = n - 1;
+                forward(n, 0, pos == prompt.length - 1 ? 1 : 0);
+                n = 0;
+            }
+        }
+        gpu.launch("rmsnorm_rows", 1, 1, 256, 0, normed, finals, finalNorm, c.dim(), c.normEps());
+        matMul(classifier, normed, logits, 1);
+        float[] out = new float[c.vocabSize()];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(4L * out.length, 64);
+            gpu.download(host, logits);
+            MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
+        }
+        return out;
+    }
+
+    @Override
+    public int vocabSize() {
+        return c.vocabSize();
+    }
+
+    @Override
+    public int contextLength() {
+        return c.contextLength();
+    }
+
+    @Override
+    public void close() {
+        for (Gpu.Graph g : graphs.values()) {
+            g.close();
+        }
+        graphs.clear();
+        gpu.close();
+        arena.close();
+    }
+}

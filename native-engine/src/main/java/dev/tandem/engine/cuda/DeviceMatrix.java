@@ -1,0 +1,61 @@
+package dev.tandem.engine.cuda;
+
+import dev.tandem.engine.model.Bf16Matrix;
+import dev.tandem.engine.model.F32Matrix;
+import dev.tandem.engine.model.Matrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A weight matrix in device memory, row-major (one row per output), f32 or bf16 exactly as the CPU engine holds it:
+ * bf16 weights are already bf16 values, so taking the upper half of each f32 loses nothing.
+ */
+record DeviceMatrix(long address, int rows, int cols, boolean bf16) {
+
+    long bytes() {
+        return (long) rows * cols * (bf16 ? 2 : 4);
+    }
+
+    /** Staging memory for uploads: rows are copied through it, so a large matrix never needs a host copy whole. */
+    private static final long STAGING = 32L << 20;
+
+    static DeviceMatrix upload(Gpu gpu, Matrix m) {
+        boolean bf16;
+        if (m instanceof Bf16Matrix) {
+            bf16 = true;
+        } else if (m instanceof F32Matrix) {
+            bf16 = false;
+        } else {
+            throw new IllegalArgumentException("the cuda engine takes f32 or bf16 weights, not "
+                    + m.getClass().getSimpleName() + " (int8 runs on --engine native)");
+        }
+        int rows = m.rows();
+        int cols = m.cols();
+        int element = bf16 ? 2 : 4;
+        long address = gpu.alloc((long) rows * cols * element);
+        long rowBytes = (long) cols * element;
+        int rowsPerChunk = (int) Math.max(1, STAGING / rowBytes);
+        float[] row = new float[cols];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(rowsPerChunk * rowBytes, 256);
+            for (int r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+                int n = Math.min(rowsPerChunk, rows - r0);
+                for (int i = 0; i < n; i++) {
+                    m.row(r0 + i, row);
+                    long at = i * rowBytes;
+                    if (bf16) {
+                        for (int c = 0; c < cols; c++) {
+                            staging.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * c, (short)
+                                    (Float.floatToRawIntBits(row[c]) >>> 16));
+                        }
+                    } else {
+                        MemorySegment.copy(row, 0, staging, ValueLayout.JAVA_FLOAT_UNALIGNED, at, cols);
+                    }
+                }
+                gpu.upload(address + r0 * rowBytes, staging.asSlice(0, n * rowBytes));
+            }
+        }
+        return new DeviceMatrix(address, rows, cols, bf16);
+    }
+}
