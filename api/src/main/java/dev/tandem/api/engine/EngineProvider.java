@@ -44,4 +44,13 @@ public interface EngineProvider {
     default void writeModel(String model, String format, Path output, Map<String, String> options) throws IOException {
         throw new UnsupportedOperationException("engine '" + name() + "' cannot write models");
     }
+
+    /**
+     * The memory bandwidth, in bytes per second, of the device the engine of {@code config} computes on, measured now
+     * (a GPU engine: a device-to-device copy, bytes read plus bytes written over the time); empty where the provider
+     * has no such probe. {@code bench engine} divides it by the weight bytes per token for its roofline.
+     */
+    default java.util.OptionalDouble measureMemoryBandwidth(EngineConfig config) {
+        return java.util.OptionalDouble.empty();
+    }
 }

@@ -84,6 +84,37 @@ public final class CudaEngineProvider implements EngineProvider {
         }
     }
 
+    /** Copies of 1 GiB between two device buffers, timed after a warm-up copy: (read + written bytes) / seconds. */
+    @Override
+    public java.util.OptionalDouble measureMemoryBandwidth(EngineConfig config) {
+        if (!isAvailableFor(config)) {
+            return java.util.OptionalDouble.empty();
+        }
+        try (Gpu gpu = new JCudaGpu(device(config), ptx())) {
+            return java.util.OptionalDouble.of(copyBandwidth(gpu, 1L << 30, 10));
+        }
+    }
+
+    /** Bytes per second of {@code repeats} device-to-device copies of {@code bytes} (read plus written). */
+    static double copyBandwidth(Gpu gpu, long bytes, int repeats) {
+        long a = gpu.alloc(bytes);
+        long b = gpu.alloc(bytes);
+        try {
+            gpu.copy(b, a, bytes);
+            gpu.synchronize();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < repeats; i++) {
+                gpu.copy(i % 2 == 0 ? b : a, i % 2 == 0 ? a : b, bytes);
+            }
+            gpu.synchronize();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            return 2.0 * bytes * repeats / seconds;
+        } finally {
+            gpu.free(a);
+            gpu.free(b);
+        }
+    }
+
     private static int device(EngineConfig config) {
         String d = config.options().getOrDefault("device", "0");
         try {

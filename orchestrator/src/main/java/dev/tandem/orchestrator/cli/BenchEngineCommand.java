@@ -76,7 +76,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
         require(promptLen >= 1, "--prompt-len must be >= 1, not " + promptLen);
         require(genLen >= 2, "--gen-len must be >= 2, not " + genLen);
         require(warmupTokens >= 0, "--warmup-tokens must be >= 0, not " + warmupTokens);
-        Map<String, String> options = compute.engineOptions();
+        Map<String, String> options = compute.engineOptions(engine);
         EngineConfig config = EngineConfig.builder()
                 .workerId("bench")
                 .model(model)
@@ -84,6 +84,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 .maxNumSeqs(Math.max(batch, 1))
                 .options(options)
                 .build();
+        // A GPU engine's roofline comes from its device bandwidth, measured in this run before the engine takes the
+        // device memory: batch-1 decode can at best read every weight once per token.
+        var bandwidth = Engines.provider(engine).measureMemoryBandwidth(config);
         try (Engine e = Engines.provider(engine).create(config)) {
             int vocab = e.info().vocabSize();
             if (promptLen + warmupTokens + genLen > e.info().contextLength()) {
@@ -113,6 +116,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
             o.put("warmup_tokens", warmupTokens);
             o.put("threads", compute.threadCount());
             o.put("weight_bytes_per_token", e.info().weightBytesPerToken());
+            if (bandwidth.isPresent() && e.info().weightBytesPerToken() > 0) {
+                o.put("memory_bandwidth_gb_s", round(bandwidth.getAsDouble() / 1e9));
+                o.put("roofline_tok_s", round(bandwidth.getAsDouble() / e.info().weightBytesPerToken()));
+            }
             o.put("prefill_tok_s", round((double) batch * promptLen / r.prefillSeconds()));
             o.put("decode_tok_s", round(r.decodedTokens() / r.decodeSeconds()));
             o.put("decode_tokens", r.decodedTokens());

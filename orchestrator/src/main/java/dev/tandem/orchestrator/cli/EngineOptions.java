@@ -13,8 +13,12 @@ final class EngineOptions {
     @Option(
             names = "--dtype",
             defaultValue = "f32",
-            description = "Weights of the native engine: f32, bf16 or int8 (default: ${DEFAULT-VALUE}).")
+            description = "Weights of the built-in engine: f32, bf16 or int8 (native), f32 or bf16 (cuda) (default:"
+                    + " ${DEFAULT-VALUE}).")
     String dtype;
+
+    @Option(names = "--device", paramLabel = "N", description = "The GPU of --engine cuda (default: 0).")
+    Integer device;
 
     @Option(
             names = "--upstream",
@@ -74,11 +78,12 @@ final class EngineOptions {
     /** The options every worker of {@code engine} gets. */
     Map<String, String> common(String engine) {
         Map<String, String> m = new HashMap<>();
-        if (engine.equals("native")) {
+        if (engine.equals("native") || engine.equals("cuda")) {
             m.put("dtype", dtype);
         } else if (!dtype.equals("f32")) {
-            throw new IllegalArgumentException("--dtype applies to --engine native only");
+            throw new IllegalArgumentException("--dtype applies to --engine native and cuda only");
         }
+        ComputeOptions.putDevice(m, engine, device);
         boolean launched = engine.equals("vllm") || engine.equals("sglang") || engine.equals("trtllm");
         boolean external = fronts(engine) || launched;
         if (!fronts(engine) && !upstreams.isEmpty()) {

@@ -92,7 +92,7 @@ public final class GenerateCommand implements java.util.concurrent.Callable<Inte
                             + " (a tokenizer.json in its directory, or tokenizer.bin beside a llama2.c file);"
                             + " use --prompt-ids and --output ids"));
         }
-        Map<String, String> options = compute.engineOptions();
+        Map<String, String> options = compute.engineOptions(engine);
         EngineConfig config = EngineConfig.builder()
                 .workerId("generate")
                 .model(model)
