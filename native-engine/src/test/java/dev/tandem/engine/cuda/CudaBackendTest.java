@@ -17,10 +17,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The whole cuda backend (host code, kernels, graphs, KV cache in the block layout) on the emulated device, inside
- * the built-in engine: token-exact against llama2.c's references and the CPU engine, as the GPU must be.
+ * The whole cuda backend (host code, kernels, graphs, KV cache in the block layout) inside the built-in engine, on
+ * the emulated device (or a GPU, see {@link TestGpus}): token-exact against llama2.c's references and the CPU engine.
  */
-class CudaBackendEmulatedTest {
+class CudaBackendTest {
 
     record Case(int[] prompt, int[] greedy) {}
 
@@ -45,7 +45,7 @@ class CudaBackendEmulatedTest {
 
     private static Engine engine(EngineConfig config, boolean graphs) {
         return new BuiltinEngine(
-                config, NativeEngineProvider.core(config, CudaEngineProvider.backends(new EmulatedGpu(), graphs)));
+                config, NativeEngineProvider.core(config, CudaEngineProvider.backends(TestGpus.create(), graphs)));
     }
 
     @Test
@@ -54,11 +54,11 @@ class CudaBackendEmulatedTest {
                 SharedFixtures.require("models/stories260K.bin").toString());
         int[] prompt = cases().get(0).prompt();
         var cpu = new dev.tandem.engine.cpu.CpuComputeBackend(m.config(), m.weights(), 8, 16, 1);
-        var gpu = new CudaComputeBackend(m.config(), m.weights(), new EmulatedGpu(), 8, 16, 256, 4, true);
+        var gpu = new CudaComputeBackend(m.config(), m.weights(), TestGpus.create(), 8, 16, 256, 4, true);
         gpu.logitsAfter(prompt);
         long t0 = System.nanoTime();
         float[] got = gpu.logitsAfter(prompt);
-        System.out.printf("emulated prefill of %d tokens: %.1f ms%n", prompt.length, (System.nanoTime() - t0) / 1e6);
+        System.out.printf("prefill of %d tokens: %.1f ms%n", prompt.length, (System.nanoTime() - t0) / 1e6);
         float[] want = cpu.logitsAfter(prompt);
         float worst = 0;
         for (int i = 0; i < want.length; i++) {
