@@ -3,7 +3,7 @@ package dev.tandem.engine.model;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 
 /**
  * A seeded random Llama model of any shape, for tests and benchmarks:
@@ -57,23 +57,101 @@ public final class RandomModel {
     public static Llama2cLoader.Loaded load(String reference) {
         LlamaConfig c = config(reference);
         long seed = parse(reference).getOrDefault("seed", 0);
-        SplittableRandom r = new SplittableRandom(seed);
+        Draws r = new Draws(seed);
         int dim = c.dim();
         int l = c.layers();
-        Matrix embedding = random(r, c.vocabSize(), dim, 1.0);
-        float[][] attnNorm = ones(l, dim);
-        Matrix[] wq = randoms(r, l, c.qDim(), dim);
-        Matrix[] wk = randoms(r, l, c.kvDim(), dim);
-        Matrix[] wv = randoms(r, l, c.kvDim(), dim);
-        Matrix[] wo = randoms(r, l, dim, c.qDim());
-        float[][] ffnNorm = ones(l, dim);
-        Matrix[] w1 = randoms(r, l, c.hiddenDim(), dim);
-        Matrix[] w2 = randoms(r, l, dim, c.hiddenDim());
-        Matrix[] w3 = randoms(r, l, c.hiddenDim(), dim);
-        float[] finalNorm = ones(1, dim)[0];
-        Matrix classifier = random(r, c.vocabSize(), dim, 1 / Math.sqrt(dim));
+        // The draws of one SplittableRandom(seed) in this order, each matrix from its own offset (so they are made in
+        // parallel: an 8B shape is 8·10⁹ draws).
+        List<Callable<Matrix>> jobs = new java.util.ArrayList<>();
+        jobs.add(r.matrix(c.vocabSize(), dim, 1.0));
+        int wqAt = jobs.size();
+        r.matrices(jobs, l, c.qDim(), dim);
+        int wkAt = jobs.size();
+        r.matrices(jobs, l, c.kvDim(), dim);
+        int wvAt = jobs.size();
+        r.matrices(jobs, l, c.kvDim(), dim);
+        int woAt = jobs.size();
+        r.matrices(jobs, l, dim, c.qDim());
+        int w1At = jobs.size();
+        r.matrices(jobs, l, c.hiddenDim(), dim);
+        int w2At = jobs.size();
+        r.matrices(jobs, l, dim, c.hiddenDim());
+        int w3At = jobs.size();
+        r.matrices(jobs, l, c.hiddenDim(), dim);
+        jobs.add(r.matrix(c.vocabSize(), dim, 1 / Math.sqrt(dim)));
+        Matrix[] m = run(jobs);
         return new Llama2cLoader.Loaded(
-                c, new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier));
+                c,
+                new LlamaWeights(
+                        m[0],
+                        ones(l, dim),
+                        java.util.Arrays.copyOfRange(m, wqAt, wkAt),
+                        java.util.Arrays.copyOfRange(m, wkAt, wvAt),
+                        java.util.Arrays.copyOfRange(m, wvAt, woAt),
+                        java.util.Arrays.copyOfRange(m, woAt, w1At),
+                        ones(l, dim),
+                        java.util.Arrays.copyOfRange(m, w1At, w2At),
+                        java.util.Arrays.copyOfRange(m, w2At, w3At),
+                        java.util.Arrays.copyOfRange(m, w3At, w3At + l),
+                        ones(1, dim)[0],
+                        m[m.length - 1]));
+    }
+
+    private static Matrix[] run(List<Callable<Matrix>> jobs) {
+        Matrix[] out = new Matrix[jobs.size()];
+        java.util.stream.IntStream.range(0, jobs.size()).parallel().forEach(i -> {
+            try {
+                out[i] = jobs.get(i).call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The sequence of {@code new SplittableRandom(seed).nextDouble()}, addressable by index: SplittableRandom's k-th
+     * long is {@code mix64(seed + k·γ)} (its published algorithm; {@code RandomModelTest} checks it against the JDK),
+     * and a double is its top 53 bits. Lets every matrix start at its own offset of the one sequence.
+     */
+    static final class Draws {
+        private static final long GAMMA = 0x9e3779b97f4a7c15L;
+        private final long seed;
+        private long next;
+
+        Draws(long seed) {
+            this.seed = seed;
+        }
+
+        static long mix64(long z) {
+            z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+            z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+            return z ^ (z >>> 31);
+        }
+
+        /** Draw {@code k} (0-based) of the sequence. */
+        double at(long k) {
+            return (mix64(seed + (k + 1) * GAMMA) >>> 11) * 0x1.0p-53;
+        }
+
+        Callable<Matrix> matrix(int rows, int cols, double scale) {
+            long first = next;
+            int n = Math.multiplyExact(rows, cols);
+            next += n;
+            return () -> {
+                float[] w = new float[n];
+                for (int i = 0; i < n; i++) {
+                    w[i] = (float) ((at(first + i) * 2 - 1) * scale);
+                }
+                return new F32Matrix(w, rows, cols);
+            };
+        }
+
+        void matrices(List<Callable<Matrix>> jobs, int layers, int rows, int cols) {
+            for (int i = 0; i < layers; i++) {
+                jobs.add(matrix(rows, cols, 1 / Math.sqrt(cols)));
+            }
+        }
     }
 
     private static Map<String, Integer> parse(String reference) {
@@ -110,22 +188,6 @@ public final class RandomModel {
             throw new IllegalArgumentException("random model needs " + key + "=...");
         }
         return v;
-    }
-
-    private static Matrix random(SplittableRandom r, int rows, int cols, double scale) {
-        float[] w = new float[Math.multiplyExact(rows, cols)];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
-        }
-        return new F32Matrix(w, rows, cols);
-    }
-
-    private static Matrix[] randoms(SplittableRandom r, int layers, int rows, int cols) {
-        Matrix[] out = new Matrix[layers];
-        for (int i = 0; i < layers; i++) {
-            out[i] = random(r, rows, cols, 1 / Math.sqrt(cols));
-        }
-        return out;
     }
 
     private static float[][] ones(int layers, int n) {

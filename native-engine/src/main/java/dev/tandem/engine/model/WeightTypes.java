@@ -36,11 +36,10 @@ public final class WeightTypes {
                 w.qkNorm());
     }
 
+    /** Converts every layer's matrix; in parallel, since a large model's conversion is seconds per layer. */
     private static Matrix[] all(Matrix[] ms, UnaryOperator<Matrix> f) {
         Matrix[] out = new Matrix[ms.length];
-        for (int i = 0; i < ms.length; i++) {
-            out[i] = f.apply(ms[i]);
-        }
+        java.util.stream.IntStream.range(0, ms.length).parallel().forEach(i -> out[i] = f.apply(ms[i]));
         return out;
     }
 }
