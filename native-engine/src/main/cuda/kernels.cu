@@ -267,6 +267,9 @@ extern "C" __global__ void gemv_bf16(float *out, const uint16_t *W, const float 
         acc[t] = 0.0f;
     }
     int steps = cols / 8;
+    // Unrolled so that several 16-byte loads are in flight per lane before their multiply-adds (decode is bound by
+    // how many bytes are in flight, not by arithmetic).
+#pragma unroll 4
     for (int s = lane; s < steps; s += WARP) {
         uint4 p = w[s];
         float wv[8];
@@ -391,6 +394,7 @@ extern "C" __global__ void attention(float *out, const float *q, const float *kv
     float *oh = out + ((size_t) t * heads + h) * head_dim;
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
         float a = 0.0f;
+#pragma unroll 4
         for (int j = 0; j < ctx; j++) {
             const float *val = kv + kv_offset(table[j / block_size], layer, layers, 1, kv_heads, kvh, block_size,
                                               j % block_size, head_dim);

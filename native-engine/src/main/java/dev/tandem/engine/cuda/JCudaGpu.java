@@ -15,7 +15,6 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
@@ -59,6 +58,12 @@ final class JCudaGpu implements Gpu {
         current.set(true);
         JCudaDriver.cuStreamCreate(stream, 0);
         loadModule(ptx);
+        // Every kernel resolved now: nothing but launches happens while a graph is captured.
+        java.util.regex.Matcher entries =
+                java.util.regex.Pattern.compile("\\.entry (\\w+)").matcher(new String(ptx, StandardCharsets.US_ASCII));
+        while (entries.find()) {
+            function(entries.group(1), 0);
+        }
         CudaProbe.Result probe = CudaProbe.probe(index);
         this.description = probe.found() ? probe.describe(index) : "device " + index;
     }
@@ -87,7 +92,10 @@ final class JCudaGpu implements Gpu {
         }
     }
 
-    /** The newest PTX ISA a driver of CUDA version {@code v} (e.g. 12040) reads (CUDA 12.x reads 8.x). */
+    /**
+     * The newest PTX ISA a driver of CUDA version {@code v} (e.g. 12040 for 12.4) reads, from NVIDIA's PTX ISA release
+     * history: 11.x reads 7.x, 12.0 to 12.5 read 8.0 to 8.5, 12.6 reads 8.5, 12.8 reads 8.7, 12.9 reads 8.8.
+     */
     static String ptxIsaOf(int v) {
         int major = v / 1000;
         int minor = v % 1000 / 10;
@@ -95,7 +103,7 @@ final class JCudaGpu implements Gpu {
             return "9.0";
         }
         if (major == 12) {
-            return "8." + Math.min(minor, 8);
+            return "8." + (minor <= 5 ? minor : minor <= 7 ? 5 + (minor - 6) : Math.min(8, minor - 1));
         }
         return "7." + Math.min(minor, 8);
     }
@@ -304,10 +312,5 @@ final class JCudaGpu implements Gpu {
         JCudaDriver.cuModuleUnload(module);
         JCudaDriver.cuStreamDestroy(stream);
         JCudaDriver.cuDevicePrimaryCtxRelease(device);
-    }
-
-    /** For error messages: the driver's name of a result code. */
-    static String result(int code) {
-        return CUresult.stringFor(code);
     }
 }

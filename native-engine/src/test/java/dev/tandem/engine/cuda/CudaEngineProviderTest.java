@@ -75,4 +75,14 @@ class CudaEngineProviderTest {
             }
         }
     }
+
+    @Test
+    void kernelsBuiltByANewerToolkitAreOfferedToAnOlderDriverAsThePtxIsaItReads() {
+        assertThat(JCudaGpu.ptxIsaOf(13000)).isEqualTo("9.0");
+        assertThat(JCudaGpu.ptxIsaOf(12040)).isEqualTo("8.4");
+        assertThat(JCudaGpu.ptxIsaOf(12060)).isEqualTo("8.5");
+        assertThat(JCudaGpu.ptxIsaOf(12080)).isEqualTo("8.7");
+        assertThat(JCudaGpu.ptxIsaOf(12090)).isEqualTo("8.8");
+        assertThat(JCudaGpu.ptxIsaOf(11080)).isEqualTo("7.8");
+    }
 }
