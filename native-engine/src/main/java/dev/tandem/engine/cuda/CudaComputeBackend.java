@@ -294,7 +294,7 @@ public final class CudaComputeBackend implements ComputeBackend {
 
     private StepOutput compute(StepPlan plan) {
         List<Sequence> samplers = new ArrayList<>();
-        boolean decodeOnly = connector == null && useGraphs;
+        boolean decodeOnly = useGraphs;
         int total = 0;
         for (ScheduledChunk ch : plan.chunks()) {
             decodeOnly &= ch.tokens() == 1 && ch.samples();
@@ -397,7 +397,20 @@ public final class CudaComputeBackend implements ComputeBackend {
             });
             graphs.put(bucket, graph);
         }
+        // A graph cannot stop between layers for the connector: every layer's KV is loaded before it runs and saved
+        // after it (the same guarantees, with less overlap than the per-layer hooks of a plain step).
+        if (connector != null) {
+            for (int l = 0; l < c.layers(); l++) {
+                connector.waitForLayerLoad(l);
+            }
+        }
         graph.launch();
+        if (connector != null) {
+            gpu.synchronize();
+            for (int l = 0; l < c.layers(); l++) {
+                connector.saveLayer(l, stepMetadata);
+            }
+        }
         return select(samplers, 0, samplers.size(), new int[samplers.size()], null);
     }
 

@@ -201,7 +201,11 @@ class RemoteKvSchedulingTest {
     }
 
     private static EngineCore core(String id, int blockSize, int kvBlocks, int batched, KvConnector c) {
-        return NativeEngineProvider.core(EngineConfig.builder()
+        return NativeEngineProvider.core(config(id, blockSize, kvBlocks, batched, c));
+    }
+
+    private static EngineConfig config(String id, int blockSize, int kvBlocks, int batched, KvConnector c) {
+        return EngineConfig.builder()
                 .workerId(id)
                 .model(SharedFixtures.require("models/stories260K.bin").toString())
                 .blockSize(blockSize)
@@ -209,7 +213,49 @@ class RemoteKvSchedulingTest {
                 .maxNumBatchedTokens(batched)
                 .options(Map.of("threads", "1"))
                 .kvConnector(c)
-                .build());
+                .build();
+    }
+
+    /** An engine on the cpu or the cuda backend (the emulated device on machines without a GPU). */
+    private static EngineCore core(String backend, String id, KvConnector c) {
+        EngineConfig config = config(id, 16, 256, 8192, c);
+        return backend.equals("cuda")
+                ? NativeEngineProvider.core(
+                        config,
+                        dev.tandem.engine.cuda.CudaEngineProvider.backends(
+                                dev.tandem.engine.cuda.TestGpus.create(), true))
+                : NativeEngineProvider.core(config);
+    }
+
+    /**
+     * Both backends keep KV in the connector SPI's layout, so a prompt prefilled on one continues on the other: the
+     * GPU's device cache and the CPU's transposed-key store meet in the same bytes.
+     */
+    @ParameterizedTest(name = "prefill on {0}, decode on {1}")
+    @CsvSource({"cpu, cuda", "cuda, cpu", "cuda, cuda"})
+    void kvMovesBetweenTheCpuAndCudaBackendsAndTheOutputStaysExact(String prefillOn, String decodeOn)
+            throws IOException {
+        HandOff pc = new HandOff(new HashMap<>());
+        HandOff dc = pc.pairedDecoder();
+        EngineCore prefill = core(prefillOn, "prefill", pc);
+        EngineCore decode = core(decodeOn, "decode", dc);
+        List<Case> cases = cases().subList(0, 3);
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            Collect p = prefill(prefill, "x" + i, c.prompt());
+            int t1 = p.tokens.getFirst();
+            Collect d = new Collect();
+            decode.add(greedy("x" + i, append(c.prompt(), t1), c.greedy().length - 1, p.last.kvTransferParams()), d, 0);
+            decode.step();
+            dc.deliver();
+            run(decode, d);
+            List<Integer> all = new ArrayList<>(List.of(t1));
+            all.addAll(d.tokens);
+            assertThat(all).as("case %d", i).containsExactlyElementsOf(boxed(c.greedy()));
+            assertThat(d.transferred)
+                    .isEqualTo(c.prompt().length - d.last.usage().cachedPromptTokens());
+            prefill.idle();
+        }
     }
 
     private static void run(EngineCore core, Collect c) {

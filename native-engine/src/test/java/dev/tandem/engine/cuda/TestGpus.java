@@ -5,15 +5,15 @@ package dev.tandem.engine.cuda;
  * property {@code tandem.test.gpu} is {@code cuda}, as {@code scripts/gpu-check} runs them. The same assertions hold
  * for both.
  */
-final class TestGpus {
+public final class TestGpus {
 
     private TestGpus() {}
 
-    static boolean real() {
+    public static boolean real() {
         return "cuda".equals(System.getProperty("tandem.test.gpu"));
     }
 
-    static Gpu create() {
+    public static Gpu create() {
         if (real()) {
             byte[] ptx = CudaEngineProvider.ptx();
             if (ptx == null) {
