@@ -49,12 +49,18 @@ void invoke(void (*k)(A...), void **p) {
     invoke(k, p, std::index_sequence_for<A...>{});
 }
 
+template <typename... A>
+std::vector<int> sizes(void (*)(A...)) {
+    return {(int) sizeof(A)...};
+}
+
 struct Kernel {
     const char *name;
     void (*run)(void **);
+    std::vector<int> (*params)();
 };
 
-#define X(name) {#name, [](void **p) { invoke(name, p); }},
+#define X(name) {#name, [](void **p) { invoke(name, p); }, []() { return sizes(name); }},
 const Kernel KERNELS[] = {
 #include "kernel_table.inc"
 };
@@ -204,6 +210,20 @@ void *emu_alloc(size_t bytes) {
 
 void emu_free(void *p) {
     std::free(p);
+}
+
+// The byte sizes of kernel `name`'s parameters into sizes[0, max); their count, or -1 for no such kernel.
+int emu_params(const char *name, int *sizes, int max) {
+    for (const Kernel &c : KERNELS) {
+        if (std::strcmp(c.name, name) == 0) {
+            std::vector<int> s = c.params();
+            for (int i = 0; i < (int) s.size() && i < max; i++) {
+                sizes[i] = s[i];
+            }
+            return (int) s.size();
+        }
+    }
+    return -1;
 }
 
 // 0 on success; otherwise a message in emu_error().

@@ -47,45 +47,60 @@ final class EmulatedGpu implements Gpu {
     }
 
     /** Builds (when its sources are newer) and returns the emulation library. */
-    static synchronized Path library() {
+    static Path library() {
+        return build("libkernels-emu.so", false);
+    }
+
+    /**
+     * Builds (when its sources are newer) and returns a stand-in for the NVIDIA driver, {@code libcuda.so.1} over the
+     * same emulation ({@code fake_libcuda.cpp}): loaded before JCuda, it lets {@link JCudaGpu} run for real.
+     */
+    static Path fakeDriver() {
+        return build("driver/libcuda.so.1", true);
+    }
+
+    private static synchronized Path build(String name, boolean driver) {
         Path root = Path.of("").toAbsolutePath();
         Path kernels = root.resolve("src/main/cuda/kernels.cu");
         Path emu = root.resolve("src/test/cuda-emu");
         Path out = root.resolve("target/cuda-emu");
-        Path lib = out.resolve("libkernels-emu.so");
+        Path lib = out.resolve(name);
         try {
-            long newest = Math.max(
-                    Files.getLastModifiedTime(kernels).toMillis(),
-                    Math.max(
-                            Files.getLastModifiedTime(emu.resolve("emu.cpp")).toMillis(),
-                            Files.getLastModifiedTime(emu.resolve("cuda_emu.h")).toMillis()));
+            long newest = Files.getLastModifiedTime(kernels).toMillis();
+            for (String f : new String[] {"emu.cpp", "cuda_emu.h", "fake_libcuda.cpp"}) {
+                newest = Math.max(
+                        newest, Files.getLastModifiedTime(emu.resolve(f)).toMillis());
+            }
             if (Files.exists(lib) && Files.getLastModifiedTime(lib).toMillis() >= newest) {
                 return lib;
             }
-            Files.createDirectories(out);
+            Files.createDirectories(lib.getParent());
             StringBuilder table = new StringBuilder();
             Matcher m = Pattern.compile("extern \"C\" __global__ void (\\w+)").matcher(Files.readString(kernels));
             while (m.find()) {
                 table.append("X(").append(m.group(1)).append(")\n");
             }
             Files.writeString(out.resolve("kernel_table.inc"), table);
-            Process p = new ProcessBuilder(
-                            "g++",
-                            "-O2",
-                            "-std=c++17",
-                            "-ffp-contract=off",
-                            "-U_FORTIFY_SOURCE",
-                            "-Wno-unknown-pragmas",
-                            "-shared",
-                            "-fPIC",
-                            "-I" + out,
-                            "-I" + emu,
-                            "-DKERNELS_CU=\"" + kernels + "\"",
-                            "-o",
-                            lib.toString(),
-                            emu.resolve("emu.cpp").toString())
-                    .redirectErrorStream(true)
-                    .start();
+            List<String> command = new ArrayList<>(List.of(
+                    "g++",
+                    "-O2",
+                    "-std=c++17",
+                    "-ffp-contract=off",
+                    "-U_FORTIFY_SOURCE",
+                    "-Wno-unknown-pragmas",
+                    "-shared",
+                    "-fPIC",
+                    "-I" + out,
+                    "-I" + emu,
+                    "-DKERNELS_CU=\"" + kernels + "\"",
+                    "-o",
+                    lib.toString(),
+                    emu.resolve("emu.cpp").toString()));
+            if (driver) {
+                command.add(emu.resolve("fake_libcuda.cpp").toString());
+                command.add("-Wl,-soname,libcuda.so.1");
+            }
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes());
             if (p.waitFor() != 0) {
                 throw new IllegalStateException("g++ could not build the cuda emulation:\n" + log);
