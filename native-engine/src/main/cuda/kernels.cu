@@ -115,13 +115,6 @@ extern "C" __global__ void rmsnorm_rows(float *out, const float *x, const float 
     }
 }
 
-// x[i] += d[i] for i in [0, count) (the residual stream).
-extern "C" __global__ void add_inplace(float *x, const float *d, int count) {
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
-        x[i] += d[i];
-    }
-}
-
 // x[r][c] += b[c] for rows of n (attention biases, Qwen2).
 extern "C" __global__ void add_bias_rows(float *x, const float *b, int n, int count) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
@@ -129,26 +122,17 @@ extern "C" __global__ void add_bias_rows(float *x, const float *b, int n, int co
     }
 }
 
-// The SwiGLU gate: g[i] = g[i] / (1 + e) * u[i] with e = exp(-g[i]) rounded once to f32, as the CPU engine.
-extern "C" __global__ void swiglu(float *g, const float *u, int count) {
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
-        float v = g[i];
-        float e = (float) exp((double) -v);
-        g[i] = v / (1.0f + e) * u[i];
-    }
-}
-
-// Rotates every head of x (tokens x heads x head_dim) by its token's position; cos/sin tables [position][head_dim/2]
-// come from the host (the CPU engine's own values). Pairs (2i, 2i+1) as llama2.c, or (i, i + head_dim/2) when
-// rotate_half. grid (tokens, heads), block >= head_dim/2.
-extern "C" __global__ void rope(float *x, const float *cos_tab, const float *sin_tab, const int *positions, int heads,
-                                int head_dim, int rotate_half) {
+// Rotates every query and key head of each token (q: tokens x heads x head_dim, k: tokens x kv_heads x head_dim) by
+// its position; cos/sin tables [position][head_dim/2] come from the host (the CPU engine's own values). Pairs
+// (2i, 2i+1) as llama2.c, or (i, i + head_dim/2) when rotate_half. grid (tokens, heads + kv_heads), block any.
+extern "C" __global__ void rope(float *q, float *k, const float *cos_tab, const float *sin_tab, const int *positions,
+                                int heads, int kv_heads, int head_dim, int rotate_half) {
     int t = blockIdx.x;
     int h = blockIdx.y;
     int half = head_dim / 2;
     const float *ct = cos_tab + (size_t) positions[t] * half;
     const float *st = sin_tab + (size_t) positions[t] * half;
-    float *v = x + ((size_t) t * heads + h) * head_dim;
+    float *v = h < heads ? q + ((size_t) t * heads + h) * head_dim : k + ((size_t) t * kv_heads + h - heads) * head_dim;
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
         int a = rotate_half ? i : 2 * i;
         int b = rotate_half ? i + half : 2 * i + 1;
@@ -172,10 +156,31 @@ extern "C" __global__ void gather_rows(float *out, const float *x, const int *id
 
 // ---- matrix products ------------------------------------------------------------------------------------------
 
+// How a product's result `acc` lands in `out`, so that the residual add and the SwiGLU gate need no launch and no
+// extra pass over memory; each mode is the CPU engine's own operations on the finished product:
+//   EPI_STORE:    out = acc
+//   EPI_RESIDUAL: out = out + acc                         (the residual stream after the output and down products)
+//   EPI_GATE:     out = g / (1 + exp(-g)) * acc, g = out  (out holds the gate product; acc is the up product)
+#define EPI_STORE 0
+#define EPI_RESIDUAL 1
+#define EPI_GATE 2
+
+__device__ __forceinline__ void epilogue(float *out, float acc, int mode) {
+    if (mode == EPI_RESIDUAL) {
+        *out = *out + acc;
+    } else if (mode == EPI_GATE) {
+        float g = *out;
+        float e = (float) exp((double) -g);
+        *out = g / (1.0f + e) * acc;
+    } else {
+        *out = acc;
+    }
+}
+
 // out[t][r] = sum_k W[r][k] * x[t][k] for tokens [0, n): one FMA chain over k from 0 per output (the CPU engine's
 // order, so f32 equals it bit for bit and a token's result does not depend on its batch). Tiles of 64 rows x 64
-// tokens staged through shared memory, k in steps of 16; each of 256 threads owns 4 rows x 4 tokens.
-// grid (ceil(rows/64), ceil(n/64)), block 256.
+// tokens staged through shared memory, k in steps of 16; each of 256 threads owns 4 rows x 4 tokens. `mode`: see
+// epilogue. grid (ceil(rows/64), ceil(n/64)), block 256.
 #define GM 64
 #define GN 64
 #define GK 16
@@ -233,7 +238,7 @@ extern "C" __global__ void gather_rows(float *out, const float *x, const int *id
             int gr = r0 + tr + i;                                                                                      \
             int gt = t0 + tt + j;                                                                                      \
             if (gr < rows && gt < n) {                                                                                 \
-                out[(size_t) gt * rows + gr] = acc[i][j];                                                              \
+                epilogue(out + (size_t) gt * rows + gr, acc[i][j], mode);                                              \
             }                                                                                                          \
         }                                                                                                              \
     }
@@ -241,11 +246,13 @@ extern "C" __global__ void gather_rows(float *out, const float *x, const int *id
 #define LOAD_F32(i) W[i]
 #define LOAD_BF16(i) bf16(W[i])
 
-extern "C" __global__ void gemm_f32(float *out, const float *W, const float *x, int rows, int cols, int n) {
+extern "C" __global__ void gemm_f32(float *out, const float *W, const float *x, int rows, int cols, int n,
+                                    int mode) {
     GEMM_BODY(LOAD_F32)
 }
 
-extern "C" __global__ void gemm_bf16(float *out, const uint16_t *W, const float *x, int rows, int cols, int n) {
+extern "C" __global__ void gemm_bf16(float *out, const uint16_t *W, const float *x, int rows, int cols, int n,
+                                     int mode) {
     GEMM_BODY(LOAD_BF16)
 }
 
@@ -255,7 +262,8 @@ extern "C" __global__ void gemm_bf16(float *out, const uint16_t *W, const float 
 // (within rounding) on whether its step decodes or prefills. cols must be a multiple of 8 (the host checks).
 // grid (ceil(rows/8)), block 256.
 #define GEMV_MAX 8
-extern "C" __global__ void gemv_bf16(float *out, const uint16_t *W, const float *x, int rows, int cols, int n) {
+extern "C" __global__ void gemv_bf16(float *out, const uint16_t *W, const float *x, int rows, int cols, int n,
+                                     int mode) {
     int lane = threadIdx.x % WARP;
     int r = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
     if (r >= rows) {
@@ -303,7 +311,7 @@ extern "C" __global__ void gemv_bf16(float *out, const uint16_t *W, const float 
         if (t < n) {
             float v = warp_sum(acc[t]);
             if (lane == 0) {
-                out[(size_t) t * rows + r] = v;
+                epilogue(out + (size_t) t * rows + r, v, mode);
             }
         }
     }

@@ -47,6 +47,12 @@ public final class CudaComputeBackend implements ComputeBackend {
     private static final int[] BUCKETS = {1, 2, 4, 8, 16, 32, 64};
     private static final int GEMV_MAX_TOKENS = 8;
 
+    /** Product epilogues (kernels.cu): store, add to the residual stream, apply the SwiGLU gate. */
+    private static final int EPI_STORE = 0;
+
+    private static final int EPI_RESIDUAL = 1;
+    private static final int EPI_GATE = 2;
+
     private final LlamaConfig c;
     private final Gpu gpu;
     private final CudaKvStore kv;
@@ -81,12 +87,10 @@ public final class CudaComputeBackend implements ComputeBackend {
     // Activations, [token][feature].
     private final long x;
     private final long xb;
-    private final long xb2;
     private final long q;
     private final long k;
     private final long v;
     private final long hb;
-    private final long hb2;
     private final long finals;
     private final long normed;
     private final long logits;
@@ -194,12 +198,10 @@ public final class CudaComputeBackend implements ComputeBackend {
         int wide = Math.max(config.dim(), config.qDim());
         x = gpu.alloc(4L * mb * config.dim());
         xb = gpu.alloc(4L * mb * wide);
-        xb2 = gpu.alloc(4L * mb * config.dim());
         q = gpu.alloc(4L * mb * config.qDim());
         k = gpu.alloc(4L * mb * config.kvDim());
         v = gpu.alloc(4L * mb * config.kvDim());
         hb = gpu.alloc(4L * mb * config.hiddenDim());
-        hb2 = gpu.alloc(4L * mb * config.hiddenDim());
         finals = gpu.alloc(4L * maxSamplers * config.dim());
         normed = gpu.alloc(4L * SAMPLE_ROWS * config.dim());
         logits = gpu.alloc(4L * SAMPLE_ROWS * config.vocabSize());
@@ -233,7 +235,7 @@ public final class CudaComputeBackend implements ComputeBackend {
     /** Device bytes of everything but the weights and the KV cache, for sizing the cache. */
     static long scratchBytes(LlamaConfig c, int maxTokensPerStep, int maxSequences, int blockSize) {
         long mb = Math.max(BUCKETS[BUCKETS.length - 1], Math.min(maxTokensPerStep, 2048));
-        long perToken = 3L * c.dim() + Math.max(c.dim(), c.qDim()) + c.qDim() + 2L * c.kvDim() + 2L * c.hiddenDim() + 4;
+        long perToken = c.dim() + Math.max(c.dim(), c.qDim()) + c.qDim() + 2L * c.kvDim() + c.hiddenDim() + 4;
         long blocks = (c.contextLength() + blockSize - 1) / blockSize;
         return 4
                 * (mb * perToken
@@ -433,23 +435,21 @@ public final class CudaComputeBackend implements ComputeBackend {
                 gpu.launch("rmsnorm_rows", n * c.heads(), 1, 128, 0, q, q, normQ[l], hd, c.normEps());
                 gpu.launch("rmsnorm_rows", n * c.kvHeads(), 1, 128, 0, k, k, normK[l], hd, c.normEps());
             }
-            int ropeThreads = Math.max(32, Math.min(1024, hd / 2));
-            int rotateHalf = c.rotateHalf() ? 1 : 0;
-            gpu.launch(
-                    "rope", n, c.heads(), ropeThreads, 0, q, ropeCos, ropeSin, dPositions, c.heads(), hd, rotateHalf);
             gpu.launch(
                     "rope",
                     n,
-                    c.kvHeads(),
-                    ropeThreads,
+                    c.heads() + c.kvHeads(),
+                    Math.max(32, Math.min(1024, hd / 2)),
                     0,
+                    q,
                     k,
                     ropeCos,
                     ropeSin,
                     dPositions,
+                    c.heads(),
                     c.kvHeads(),
                     hd,
-                    rotateHalf);
+                    c.rotateHalf() ? 1 : 0);
             gpu.launch(
                     "kv_store",
                     n,
@@ -494,14 +494,12 @@ public final class CudaComputeBackend implements ComputeBackend {
                 gpu.synchronize();
                 connector.saveLayer(l, stepMetadata);
             }
-            matMul(wo[l], xb, xb2, n);
-            elementwise("add_inplace", n * dim, x, xb2, n * dim);
+            // The residual adds and the SwiGLU gate happen in the products' epilogues (see kernels.cu).
+            matMul(wo[l], xb, x, n, EPI_RESIDUAL);
             gpu.launch("rmsnorm_rows", n, 1, 256, 0, xb, x, ffnNorm[l], dim, c.normEps());
             matMul(w1[l], xb, hb, n);
-            matMul(w3[l], xb, hb2, n);
-            elementwise("swiglu", n * c.hiddenDim(), hb, hb2, n * c.hiddenDim());
-            matMul(w2[l], hb, xb2, n);
-            elementwise("add_inplace", n * dim, x, xb2, n * dim);
+            matMul(w3[l], xb, hb, n, EPI_GATE);
+            matMul(w2[l], hb, x, n, EPI_RESIDUAL);
         }
     }
 
@@ -513,8 +511,14 @@ public final class CudaComputeBackend implements ComputeBackend {
 
     /** {@code out[t] = m · in[t]} for t in [0, n). */
     private void matMul(DeviceMatrix m, long in, long out, int n) {
+        matMul(m, in, out, n, EPI_STORE);
+    }
+
+    /** {@code m · in[t]} for t in [0, n), landing in {@code out} as {@code epilogue} says (kernels.cu). */
+    private void matMul(DeviceMatrix m, long in, long out, int n, int epilogue) {
         if (m.bf16() && n <= GEMV_MAX_TOKENS && m.cols() % 8 == 0) {
-            gpu.launch("gemv_bf16", (m.rows() + 7) / 8, 1, 256, 0, out, m.address(), in, m.rows(), m.cols(), n);
+            gpu.launch(
+                    "gemv_bf16", (m.rows() + 7) / 8, 1, 256, 0, out, m.address(), in, m.rows(), m.cols(), n, epilogue);
         } else {
             gpu.launch(
                     m.bf16() ? "gemm_bf16" : "gemm_f32",
@@ -527,7 +531,8 @@ public final class CudaComputeBackend implements ComputeBackend {
                     in,
                     m.rows(),
                     m.cols(),
-                    n);
+                    n,
+                    epilogue);
         }
     }
 

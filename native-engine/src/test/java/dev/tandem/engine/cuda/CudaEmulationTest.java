@@ -12,7 +12,7 @@ class CudaEmulationTest {
     void aLaunchOfAnUnknownKernelOrAnOversizedBlockFailsWithItsReason() {
         try (EmulatedGpu gpu = new EmulatedGpu()) {
             assertThatThrownBy(() -> gpu.launch("no_such_kernel", 1, 1, 32, 0)).hasMessageContaining("no kernel named");
-            assertThatThrownBy(() -> gpu.launch("add_inplace", 1, 1, 2048, 0, 0L, 0L, 0))
+            assertThatThrownBy(() -> gpu.launch("add_bias_rows", 1, 1, 2048, 0, 0L, 0L, 1, 0))
                     .hasMessageContaining("invalid launch");
             assertThatThrownBy(() -> gpu.upload(gpu.alloc(8), MemorySegment.ofArray(new float[3])))
                     .hasMessageContaining("not inside one allocation");

@@ -75,16 +75,58 @@ class CudaKernelsTest {
     }
 
     private float[] deviceProducts(Matrix m, float[] x, int n, String kernel) {
+        return deviceProducts(m, x, n, kernel, 0, new float[n * m.rows()]);
+    }
+
+    /** The product with epilogue {@code mode} (0 store, 1 residual, 2 gate) onto {@code out}'s initial values. */
+    private float[] deviceProducts(Matrix m, float[] x, int n, String kernel, int mode, float[] initial) {
         DeviceMatrix d = DeviceMatrix.upload(gpu, m);
         long in = put(x);
-        long out = gpu.alloc(4L * n * m.rows());
+        long out = put(initial);
         if (kernel.startsWith("gemv")) {
-            gpu.launch(kernel, (m.rows() + 7) / 8, 1, 256, 0, out, d.address(), in, m.rows(), m.cols(), n);
+            gpu.launch(kernel, (m.rows() + 7) / 8, 1, 256, 0, out, d.address(), in, m.rows(), m.cols(), n, mode);
         } else {
             gpu.launch(
-                    kernel, (m.rows() + 63) / 64, (n + 63) / 64, 256, 0, out, d.address(), in, m.rows(), m.cols(), n);
+                    kernel,
+                    (m.rows() + 63) / 64,
+                    (n + 63) / 64,
+                    256,
+                    0,
+                    out,
+                    d.address(),
+                    in,
+                    m.rows(),
+                    m.cols(),
+                    n,
+                    mode);
         }
         return floats(out, n * m.rows());
+    }
+
+    @Test
+    void theResidualAndGateEpiloguesAreTheCpuEnginesAddAndSwiGluOnTheProduct() {
+        int rows = 72;
+        int cols = 24;
+        int n = 3;
+        F32Matrix m = new F32Matrix(randoms(rows * cols), rows, cols);
+        float[] x = randoms(n * cols);
+        float[] product = cpuProducts(m, x, n);
+        float[] before = randoms(n * rows);
+        float[] residual = deviceProducts(m, x, n, "gemm_f32", 1, before);
+        float[] gated = deviceProducts(m, x, n, "gemm_f32", 2, before);
+        for (int i = 0; i < product.length; i++) {
+            float g = before[i];
+            float e = (float) Math.exp(-(double) g);
+            assertThat(residual[i]).isEqualTo(before[i] + product[i]);
+            assertThat(gated[i]).isEqualTo(g / (1f + e) * product[i]);
+        }
+        Matrix b = Bf16Matrix.from(new F32Matrix(randoms(rows * 64), rows, 64));
+        float[] xb = randoms(n * 64);
+        float[] split = deviceProducts(b, xb, n, "gemv_bf16", 1, before);
+        float[] exact = cpuProducts(b, xb, n);
+        for (int i = 0; i < exact.length; i++) {
+            assertThat(split[i]).isCloseTo(before[i] + exact[i], org.assertj.core.data.Offset.offset(1e-4f));
+        }
     }
 
     @Test

@@ -32,6 +32,7 @@ final class EmulatedGpu implements Gpu {
     private static final MethodHandle FREE;
     private static final MethodHandle LAUNCH;
     private static final MethodHandle ERROR;
+    private static final MethodHandle PARAMS;
 
     static {
         SymbolLookup lib = SymbolLookup.libraryLookup(library(), Arena.global());
@@ -44,6 +45,9 @@ final class EmulatedGpu implements Gpu {
                 lib.find("emu_launch").orElseThrow(),
                 FunctionDescriptor.of(i, ValueLayout.ADDRESS, i, i, i, i, i, i, i, ValueLayout.ADDRESS));
         ERROR = LINKER.downcallHandle(lib.find("emu_error").orElseThrow(), FunctionDescriptor.of(ValueLayout.ADDRESS));
+        PARAMS = LINKER.downcallHandle(
+                lib.find("emu_params").orElseThrow(),
+                FunctionDescriptor.of(i, ValueLayout.ADDRESS, ValueLayout.ADDRESS, i));
     }
 
     /** Builds (when its sources are newer) and returns the emulation library. */
@@ -219,6 +223,13 @@ final class EmulatedGpu implements Gpu {
     private synchronized void run(String name, int gridX, int gridY, int block, int sharedBytes, Object[] args) {
         launches++;
         try (Arena a = Arena.ofConfined()) {
+            // A GPU reads as many parameters as the kernel declares, whatever the host passed: check the count.
+            MemorySegment sizes = a.allocate(ValueLayout.JAVA_INT, 64);
+            int declared = (int) PARAMS.invokeExact(a.allocateFrom(name), sizes, 64);
+            if (declared >= 0 && declared != args.length) {
+                throw new IllegalArgumentException(
+                        name + " takes " + declared + " parameters; the launch passed " + args.length);
+            }
             MemorySegment values = a.allocate(8L * Math.max(1, args.length), 8);
             MemorySegment params = a.allocate(ValueLayout.ADDRESS, Math.max(1, args.length));
             for (int i = 0; i < args.length; i++) {
