@@ -447,3 +447,43 @@ extern "C" __global__ void argmax_rows(int *ids, const float *logits, int vocab)
         ids[blockIdx.x] = where[0] < vocab ? where[0] : 0;
     }
 }
+
+// A token drawn from the tempered softmax of each row, exactly as the CPU engine's sampler draws it when no
+// penalty, top-k, top-p or min-p applies: l_i = logit_i * inv (f32), m = max l_i, p_i = exp(l_i - m) in double, their
+// sum in index order, then the first i where r < sum_{j<=i} p_j / sum (r: the host's uniform draw from the request's
+// generator). The sums run on one thread, in index order, so that the draw is the CPU's; p_i are computed by all
+// threads into `scratch` (rows x vocab doubles) first. grid (rows), block 256.
+extern "C" __global__ void sample_rows(int *ids, const float *logits, double *scratch, const float *inv_temperature,
+                                       const double *uniforms, int vocab) {
+    __shared__ float red[WARP];
+    const float *row = logits + (size_t) blockIdx.x * vocab;
+    double *p = scratch + (size_t) blockIdx.x * vocab;
+    float inv = inv_temperature[blockIdx.x];
+    float m = -INFINITY;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        m = fmaxf(m, row[i] * inv);
+    }
+    m = block_max(m, red);
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        float l = row[i] * inv;
+        p[i] = exp((double) (l - m));
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double sum = 0.0;
+        for (int i = 0; i < vocab; i++) {
+            sum += p[i];
+        }
+        double r = uniforms[blockIdx.x];
+        double acc = 0.0;
+        int chosen = vocab - 1;
+        for (int i = 0; i < vocab; i++) {
+            acc += p[i] / sum;
+            if (r < acc) {
+                chosen = i;
+                break;
+            }
+        }
+        ids[blockIdx.x] = chosen;
+    }
+}

@@ -94,6 +94,25 @@ public final class Sampler {
         return order[keep - 1];
     }
 
+    /**
+     * Whether {@code p} samples from the whole tempered distribution: a temperature, and no penalties, top-k, top-p or
+     * min-p (then a device can draw the token itself from the uniform {@link #uniform} gives).
+     */
+    public static boolean isPlainTemperature(SamplingParams p, int vocab) {
+        return !p.isGreedy()
+                && p.repetitionPenalty() == 1
+                && p.presencePenalty() == 0
+                && p.frequencyPenalty() == 0
+                && (p.topK() == 0 || p.topK() >= vocab)
+                && p.topP() >= 1
+                && p.minP() <= 0;
+    }
+
+    /** The uniform draw {@link #sample} would make for {@code seq}'s next token (the same generator, consumed once). */
+    public double uniform(Sequence seq) {
+        return rng(seq, seq.request().sampling()).nextDouble();
+    }
+
     private SplittableRandom rng(Sequence seq, SamplingParams p) {
         if (p.seed() != null) {
             // A seeded draw depends on (seed, position) only, not on how many draws this engine made before: a

@@ -100,6 +100,11 @@ public final class CudaComputeBackend implements ComputeBackend {
     private final long dTables;
     private final long dSampleRows;
     private final long dIds;
+    // Device sampling, allocated on the first tempered request: p_i per row, 1/temperature, uniforms, sampled ids.
+    private long sampleScratch;
+    private long dTemperatures;
+    private long dUniforms;
+    private long dSampled;
 
     private final int[] tokens;
     private final int[] positions;
@@ -554,7 +559,7 @@ public final class CudaComputeBackend implements ComputeBackend {
                     c.dim(),
                     c.normEps());
             matMul(classifier, normed, logits, rows);
-            if (allGreedy(samplers, start, rows)) {
+            if (selection(samplers, start, rows) != Selection.HOST) {
                 gpu.launch("argmax_rows", rows, 1, 256, 0, dIds, logits, c.vocabSize());
             }
             logprobs = select(samplers, start, rows, out, logprobs).logprobs();
@@ -562,15 +567,49 @@ public final class CudaComputeBackend implements ComputeBackend {
         return new StepOutput(out, 0, logprobs);
     }
 
+    /** Where the tokens of a group of sampling rows are chosen. */
+    private enum Selection {
+        /** Every row greedy: the device's argmax. */
+        ARGMAX,
+        /** Greedy rows and rows sampled from the whole tempered distribution: argmax and {@code sample_rows}. */
+        DEVICE,
+        /** Some row has penalties, top-k/p, min-p or wants logprobs: its logits go to the host's sampler. */
+        HOST
+    }
+
+    private Selection selection(List<Sequence> samplers, int start, int rows) {
+        Selection s = Selection.ARGMAX;
+        for (int i = start; i < start + rows; i++) {
+            var p = samplers.get(i).request().sampling();
+            if (p.wantsLogprobs()) {
+                return Selection.HOST;
+            }
+            if (Sampler.isPlainTemperature(p, c.vocabSize())) {
+                s = Selection.DEVICE;
+            } else if (!p.isGreedy()
+                    || p.repetitionPenalty() != 1
+                    || p.presencePenalty() != 0
+                    || p.frequencyPenalty() != 0) {
+                return Selection.HOST;
+            }
+        }
+        return s;
+    }
+
     /**
-     * Fills {@code out[start, start + rows)}: from the device's argmax when every row is plain greedy, else from the
-     * logit rows through the host sampler (penalties, temperature, top-k/p, seeds, logprobs: the CPU engine's code).
+     * Fills {@code out[start, start + rows)} from the logits of those rows (the argmax already launched unless the
+     * selection is {@link Selection#HOST}): only token ids come back from the device, except for rows that need the
+     * host's sampler (penalties, top-k/p, min-p, logprobs: the CPU engine's code, on the downloaded logit rows).
      */
     private StepOutput select(List<Sequence> samplers, int start, int rows, int[] out, TokenLogprob[] logprobs) {
-        if (allGreedy(samplers, start, rows)) {
+        Selection how = selection(samplers, start, rows);
+        if (how != Selection.HOST) {
             MemorySegment ids = hostInts.asSlice(0, 4L * rows);
             gpu.download(ids, dIds);
             MemorySegment.copy(ids, ValueLayout.JAVA_INT, 0, out, start, rows);
+            if (how == Selection.DEVICE) {
+                sampleOnDevice(samplers, start, rows, out);
+            }
             return new StepOutput(out, 0, logprobs);
         }
         int vocab = c.vocabSize();
@@ -595,19 +634,38 @@ public final class CudaComputeBackend implements ComputeBackend {
         return new StepOutput(out, 0, logprobs);
     }
 
-    /** Whether rows [start, start + rows) take the plain argmax (greedy, no penalties, no logprobs). */
-    private static boolean allGreedy(List<Sequence> samplers, int start, int rows) {
-        for (int i = start; i < start + rows; i++) {
-            var p = samplers.get(i).request().sampling();
-            if (!p.isGreedy()
-                    || p.wantsLogprobs()
-                    || p.repetitionPenalty() != 1
-                    || p.presencePenalty() != 0
-                    || p.frequencyPenalty() != 0) {
-                return false;
+    /**
+     * Draws the tokens of the tempered rows on the device ({@code sample_rows}, the CPU sampler's arithmetic) from
+     * uniforms the host takes from each request's generator, as the CPU sampler would; greedy rows keep the argmax.
+     */
+    private void sampleOnDevice(List<Sequence> samplers, int start, int rows, int[] out) {
+        int vocab = c.vocabSize();
+        if (sampleScratch == 0) {
+            sampleScratch = gpu.alloc(8L * SAMPLE_ROWS * vocab);
+            dTemperatures = gpu.alloc(4L * SAMPLE_ROWS);
+            dUniforms = gpu.alloc(8L * SAMPLE_ROWS);
+            dSampled = gpu.alloc(4L * SAMPLE_ROWS);
+        }
+        float[] inv = new float[rows];
+        double[] uniforms = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            Sequence seq = samplers.get(start + i);
+            var p = seq.request().sampling();
+            if (!p.isGreedy()) {
+                inv[i] = (float) (1 / p.temperature());
+                uniforms[i] = sampler.uniform(seq);
             }
         }
-        return true;
+        gpu.upload(dTemperatures, MemorySegment.ofArray(inv));
+        gpu.upload(dUniforms, MemorySegment.ofArray(uniforms));
+        gpu.launch("sample_rows", rows, 1, 256, 0, dSampled, logits, sampleScratch, dTemperatures, dUniforms, vocab);
+        int[] sampled = new int[rows];
+        gpu.download(MemorySegment.ofArray(sampled), dSampled);
+        for (int i = 0; i < rows; i++) {
+            if (!samplers.get(start + i).request().sampling().isGreedy()) {
+                out[start + i] = sampled[i];
+            }
+        }
     }
 
     /**

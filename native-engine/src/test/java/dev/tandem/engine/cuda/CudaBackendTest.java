@@ -239,4 +239,57 @@ class CudaBackendTest {
                     .isCloseTo(cpuLogprobs.get(i).logprob(), org.assertj.core.data.Offset.offset(1e-3f));
         }
     }
+
+    /**
+     * Plain temperature sampling is drawn on the device (sample_rows) from the uniform the host takes from the
+     * request's generator, with the CPU sampler's arithmetic: seeded requests give the CPU engine's tokens, also
+     * beside a greedy request in the same steps.
+     */
+    @Test
+    void temperatureSamplingOnTheDeviceGivesTheCpuEnginesTokens() throws Exception {
+        SamplingParams tempered = new SamplingParams(0.8, 1, 0, 0, 77L, 1, 0, 0, -1);
+        int[] a = {1, 9, 33, 4};
+        int[] b = {1, 120, 7};
+        List<List<Integer>> runs = new ArrayList<>();
+        Gpu gpu = TestGpus.create();
+        for (boolean cuda : new boolean[] {false, true}) {
+            EngineConfig config = random("f32");
+            try (Engine e = cuda
+                    ? new BuiltinEngine(
+                            config, NativeEngineProvider.core(config, CudaEngineProvider.backends(gpu, true)))
+                    : new NativeEngineProvider().create(config)) {
+                RecordingListener la = new RecordingListener();
+                RecordingListener lb = new RecordingListener();
+                e.generate(
+                        new GenerateRequest(
+                                "t", a, tempered, StopConditions.maxTokens(24).withIgnoreEos(true)),
+                        la);
+                e.generate(
+                        new GenerateRequest(
+                                "g",
+                                b,
+                                SamplingParams.GREEDY,
+                                StopConditions.maxTokens(24).withIgnoreEos(true)),
+                        lb);
+                la.await(java.time.Duration.ofMinutes(2));
+                lb.await(java.time.Duration.ofMinutes(2));
+                List<Integer> both = new ArrayList<>(
+                        java.util.Arrays.stream(la.tokens()).boxed().toList());
+                both.addAll(java.util.Arrays.stream(lb.tokens()).boxed().toList());
+                runs.add(both);
+            }
+        }
+        assertThat(runs.get(1)).hasSize(48).isEqualTo(runs.get(0));
+        if (gpu instanceof EmulatedGpu emulated) {
+            assertThat(emulated.launched("sample_rows"))
+                    .as("tokens drawn on the device")
+                    .isGreaterThanOrEqualTo(24);
+        }
+        // Not the greedy continuation: the draws did happen.
+        List<Integer> greedy;
+        try (Engine e = new NativeEngineProvider().create(random("f32"))) {
+            greedy = generate(e, "gg", a, SamplingParams.GREEDY, 24);
+        }
+        assertThat(runs.get(1).subList(0, 24)).isNotEqualTo(greedy);
+    }
 }

@@ -122,7 +122,12 @@ final class EmulatedGpu implements Gpu {
     private final TreeMap<Long, Long> allocations = new TreeMap<>();
     private long allocated;
     private List<Runnable> recording;
-    int launches;
+    private final java.util.Map<String, Integer> launched = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** How many times kernel {@code name} has run (graph replays included). */
+    int launched(String name) {
+        return launched.getOrDefault(name, 0);
+    }
 
     @Override
     public String describe() {
@@ -221,7 +226,7 @@ final class EmulatedGpu implements Gpu {
     }
 
     private synchronized void run(String name, int gridX, int gridY, int block, int sharedBytes, Object[] args) {
-        launches++;
+        launched.merge(name, 1, Integer::sum);
         try (Arena a = Arena.ofConfined()) {
             // A GPU reads as many parameters as the kernel declares, whatever the host passed: check the count.
             MemorySegment sizes = a.allocate(ValueLayout.JAVA_INT, 64);
