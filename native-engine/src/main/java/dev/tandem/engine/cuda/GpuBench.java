@@ -114,7 +114,21 @@ public final class GpuBench {
         long t0 = System.nanoTime();
         try (Engine e = provider.create(config)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
-            System.out.println(measure(e, bandwidth, model, dtype, promptLen, genLen, 32, loadSeconds));
+            String json = measure(e, bandwidth, model, dtype, promptLen, genLen, 32, loadSeconds);
+            var d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+            // A human summary first (for machines without python), then the JSON line.
+            System.out.printf(
+                    Locale.ROOT,
+                    "summary: copy bandwidth %.0f GB/s, roofline %.1f tok/s; prefill %d tokens %.0f tok/s; batch-1"
+                            + " decode %.1f tok/s (%.0f%% of the roofline); batch-32 decode %.0f tok/s%n",
+                    d.get("memory_bandwidth_gb_s").asDouble(),
+                    d.get("roofline_tok_s").asDouble(),
+                    promptLen,
+                    d.get("prefill_tok_s").asDouble(),
+                    d.get("decode_tok_s").asDouble(),
+                    100 * d.get("decode_roofline_fraction").asDouble(),
+                    d.get("batch_decode_tok_s").asDouble());
+            System.out.println(json);
         }
     }
 
