@@ -137,15 +137,29 @@ public final class GpuBench {
             Engine e, double bandwidth, String model, String dtype, int promptLen, int genLen, int batch, double load)
             throws Exception {
         long weightBytes = e.info().weightBytesPerToken();
+        double roofline = bandwidth / weightBytes;
+        // Progress lines as each figure is known, so that a run cut short by its time limit still reports some.
+        System.out.printf(
+                Locale.ROOT,
+                "progress: loaded in %.1f s; bandwidth %.1f GB/s; roofline %.1f tok/s%n",
+                load,
+                bandwidth / 1e9,
+                roofline);
         // Warm-up: the decode graphs used below, and one prefill of the measured length.
         run(e, 1, promptLen, 2, 1);
         run(e, batch, 16, 4, 2);
         long p0 = System.nanoTime();
         List<Timing> prefill = run(e, 1, promptLen, 1, 3);
         double prefillSeconds = (prefill.get(0).times.get(0) - p0) / 1e9;
+        System.out.printf(
+                Locale.ROOT, "progress: prefill %d tokens %.1f tok/s%n", promptLen, promptLen / prefillSeconds);
         double batch1 = decodeRate(run(e, 1, 16, genLen, 4));
+        System.out.printf(
+                Locale.ROOT,
+                "progress: batch-1 decode %.1f tok/s (%.0f%% of the roofline)%n",
+                batch1,
+                100 * batch1 / roofline);
         double batched = decodeRate(run(e, batch, 16, Math.max(2, genLen / 2), 5));
-        double roofline = bandwidth / weightBytes;
         return String.format(
                 Locale.ROOT,
                 "{\"model\":\"%s\",\"dtype\":\"%s\",\"load_s\":%.1f,\"memory_bandwidth_gb_s\":%.1f,"
