@@ -490,3 +490,53 @@ extern "C" __global__ void sample_rows(int *ids, const float *logits, double *sc
         ids[blockIdx.x] = chosen;
     }
 }
+
+// Log-probabilities of each row's chosen token and of its k most likely tokens, exactly as the CPU engine's Logprobs
+// computes them from the raw logits: m = max, logZ = m + log(sum of exp(l_i - m) in double, index order), the top k
+// by insertion in index order (earlier index first among equals), each as (float) (l - logZ). The exponentials are
+// computed by all threads into `scratch`; the sum and the selection run on one thread, in the CPU's order.
+// grid (rows), block 256; ks[r] <= max_k.
+extern "C" __global__ void logprobs_rows(float *chosen_lp, int *top_ids, float *top_lp, const float *logits,
+                                         double *scratch, const int *chosen, const int *ks, int vocab, int max_k) {
+    __shared__ float red[WARP];
+    const float *row = logits + (size_t) blockIdx.x * vocab;
+    double *p = scratch + (size_t) blockIdx.x * vocab;
+    float m = -INFINITY;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        m = fmaxf(m, row[i]);
+    }
+    m = block_max(m, red);
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        p[i] = exp((double) row[i] - (double) m);
+    }
+    __syncthreads();
+    if (threadIdx.x != 0) {
+        return;
+    }
+    double sum = 0.0;
+    for (int i = 0; i < vocab; i++) {
+        sum += p[i];
+    }
+    double log_z = (double) m + log(sum);
+    int n = ks[blockIdx.x] < vocab ? ks[blockIdx.x] : vocab;
+    int *top = top_ids + (size_t) blockIdx.x * max_k;
+    int filled = 0;
+    for (int i = 0; i < vocab && n > 0; i++) {
+        float v = row[i];
+        if (filled < n || v > row[top[filled - 1]]) {
+            int j = filled < n - 1 ? filled : n - 1;
+            while (j > 0 && row[top[j - 1]] < v) {
+                top[j] = top[j - 1];
+                j--;
+            }
+            top[j] = i;
+            if (filled < n) {
+                filled++;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        top_lp[(size_t) blockIdx.x * max_k + i] = (float) ((double) row[top[i]] - log_z);
+    }
+    chosen_lp[blockIdx.x] = (float) ((double) row[chosen[blockIdx.x]] - log_z);
+}

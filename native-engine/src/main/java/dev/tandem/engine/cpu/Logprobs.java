@@ -22,7 +22,7 @@ public final class Logprobs {
         float[] topLp = new float[n];
         // Selection of the n largest by repeated insertion: n is small (at most 20).
         int filled = 0;
-        for (int i = 0; i < vocab; i++) {
+        for (int i = 0; i < vocab && n > 0; i++) {
             float v = logits[i];
             if (filled < n || v > logits[top[filled - 1]]) {
                 int j = Math.min(filled, n - 1);

@@ -47,6 +47,9 @@ public final class CudaComputeBackend implements ComputeBackend {
     private static final int[] BUCKETS = {1, 2, 4, 8, 16, 32, 64};
     private static final int GEMV_MAX_TOKENS = 8;
 
+    /** Alternatives per token that the device computes (OpenAI's top_logprobs goes to 20); more go to the host. */
+    static final int MAX_DEVICE_LOGPROBS = 20;
+
     /** Product epilogues (kernels.cu): store, add to the residual stream, apply the SwiGLU gate. */
     private static final int EPI_STORE = 0;
 
@@ -105,6 +108,11 @@ public final class CudaComputeBackend implements ComputeBackend {
     private long dTemperatures;
     private long dUniforms;
     private long dSampled;
+    private long dChosen;
+    private long dTopK;
+    private long dChosenLogprob;
+    private long dTopIds;
+    private long dTopLogprobs;
 
     private final int[] tokens;
     private final int[] positions;
@@ -573,7 +581,10 @@ public final class CudaComputeBackend implements ComputeBackend {
         ARGMAX,
         /** Greedy rows and rows sampled from the whole tempered distribution: argmax and {@code sample_rows}. */
         DEVICE,
-        /** Some row has penalties, top-k/p, min-p or wants logprobs: its logits go to the host's sampler. */
+        /**
+         * Some row has penalties, top-k/p or min-p, or wants more than {@link #MAX_DEVICE_LOGPROBS} alternatives: the
+         * logits go to the host's sampler.
+         */
         HOST
     }
 
@@ -581,7 +592,7 @@ public final class CudaComputeBackend implements ComputeBackend {
         Selection s = Selection.ARGMAX;
         for (int i = start; i < start + rows; i++) {
             var p = samplers.get(i).request().sampling();
-            if (p.wantsLogprobs()) {
+            if (p.wantsLogprobs() && p.logprobs() > MAX_DEVICE_LOGPROBS) {
                 return Selection.HOST;
             }
             if (Sampler.isPlainTemperature(p, c.vocabSize())) {
@@ -610,7 +621,7 @@ public final class CudaComputeBackend implements ComputeBackend {
             if (how == Selection.DEVICE) {
                 sampleOnDevice(samplers, start, rows, out);
             }
-            return new StepOutput(out, 0, logprobs);
+            return new StepOutput(out, 0, logprobsOnDevice(samplers, start, rows, out, logprobs));
         }
         int vocab = c.vocabSize();
         float[] row = new float[vocab];
@@ -635,17 +646,83 @@ public final class CudaComputeBackend implements ComputeBackend {
     }
 
     /**
+     * The log-probabilities of the rows that ask for them, computed on the device ({@code logprobs_rows}, the CPU
+     * engine's {@link Logprobs} arithmetic): only the chosen token's value and the top alternatives come back.
+     */
+    private TokenLogprob[] logprobsOnDevice(
+            List<Sequence> samplers, int start, int rows, int[] out, TokenLogprob[] logprobs) {
+        int[] ks = new int[rows];
+        boolean any = false;
+        for (int i = 0; i < rows; i++) {
+            var p = samplers.get(start + i).request().sampling();
+            ks[i] = p.wantsLogprobs() ? p.logprobs() : 0;
+            any |= p.wantsLogprobs();
+        }
+        if (!any) {
+            return logprobs;
+        }
+        int vocab = c.vocabSize();
+        allocateSampling();
+        gpu.upload(dChosen, MemorySegment.ofArray(Arrays.copyOfRange(out, start, start + rows)));
+        gpu.upload(dTopK, MemorySegment.ofArray(ks));
+        gpu.launch(
+                "logprobs_rows",
+                rows,
+                1,
+                256,
+                0,
+                dChosenLogprob,
+                dTopIds,
+                dTopLogprobs,
+                logits,
+                sampleScratch,
+                dChosen,
+                dTopK,
+                vocab,
+                MAX_DEVICE_LOGPROBS);
+        float[] chosen = new float[rows];
+        int[] topIds = new int[rows * MAX_DEVICE_LOGPROBS];
+        float[] topLogprobs = new float[rows * MAX_DEVICE_LOGPROBS];
+        gpu.download(MemorySegment.ofArray(chosen), dChosenLogprob);
+        gpu.download(MemorySegment.ofArray(topIds), dTopIds);
+        gpu.download(MemorySegment.ofArray(topLogprobs), dTopLogprobs);
+        TokenLogprob[] result = logprobs == null ? new TokenLogprob[samplers.size()] : logprobs;
+        for (int i = 0; i < rows; i++) {
+            if (samplers.get(start + i).request().sampling().wantsLogprobs()) {
+                int n = Math.min(ks[i], vocab);
+                int from = i * MAX_DEVICE_LOGPROBS;
+                result[start + i] = new TokenLogprob(
+                        out[start + i],
+                        chosen[i],
+                        Arrays.copyOfRange(topIds, from, from + n),
+                        Arrays.copyOfRange(topLogprobs, from, from + n));
+            }
+        }
+        return result;
+    }
+
+    /** Device buffers of sampling and logprobs, allocated on the first request that needs them. */
+    private void allocateSampling() {
+        if (sampleScratch == 0) {
+            sampleScratch = gpu.alloc(8L * SAMPLE_ROWS * c.vocabSize());
+            dTemperatures = gpu.alloc(4L * SAMPLE_ROWS);
+            dUniforms = gpu.alloc(8L * SAMPLE_ROWS);
+            dSampled = gpu.alloc(4L * SAMPLE_ROWS);
+            dChosen = gpu.alloc(4L * SAMPLE_ROWS);
+            dTopK = gpu.alloc(4L * SAMPLE_ROWS);
+            dChosenLogprob = gpu.alloc(4L * SAMPLE_ROWS);
+            dTopIds = gpu.alloc(4L * SAMPLE_ROWS * MAX_DEVICE_LOGPROBS);
+            dTopLogprobs = gpu.alloc(4L * SAMPLE_ROWS * MAX_DEVICE_LOGPROBS);
+        }
+    }
+
+    /**
      * Draws the tokens of the tempered rows on the device ({@code sample_rows}, the CPU sampler's arithmetic) from
      * uniforms the host takes from each request's generator, as the CPU sampler would; greedy rows keep the argmax.
      */
     private void sampleOnDevice(List<Sequence> samplers, int start, int rows, int[] out) {
         int vocab = c.vocabSize();
-        if (sampleScratch == 0) {
-            sampleScratch = gpu.alloc(8L * SAMPLE_ROWS * vocab);
-            dTemperatures = gpu.alloc(4L * SAMPLE_ROWS);
-            dUniforms = gpu.alloc(8L * SAMPLE_ROWS);
-            dSampled = gpu.alloc(4L * SAMPLE_ROWS);
-        }
+        allocateSampling();
         float[] inv = new float[rows];
         double[] uniforms = new double[rows];
         for (int i = 0; i < rows; i++) {

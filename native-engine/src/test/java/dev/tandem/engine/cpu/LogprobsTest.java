@@ -20,6 +20,16 @@ import org.junit.jupiter.api.Test;
 /** Log-probabilities of the CPU engine: the log-softmax of the model's logits, with the top alternatives. */
 class LogprobsTest {
 
+    /** logprobs=0 (OpenAI's logprobs: true with top_logprobs 0): the chosen token's value and no alternatives. */
+    @Test
+    void zeroAlternativesGiveTheChosenTokensLogprobOnly() {
+        TokenLogprob lp = Logprobs.of(new float[] {1f, 3f, 2f}, 3, 1, 0);
+        double logZ = Math.log(Math.exp(1) + Math.exp(3) + Math.exp(2));
+        assertThat((double) lp.logprob()).isCloseTo(3 - logZ, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(lp.topIds()).isEmpty();
+        assertThat(lp.topLogprobs()).isEmpty();
+    }
+
     @Test
     void logSoftmaxOfKnownLogits() {
         float[] logits = {1f, 3f, 2f, 0f};

@@ -292,4 +292,69 @@ class CudaBackendTest {
         }
         assertThat(runs.get(1).subList(0, 24)).isNotEqualTo(greedy);
     }
+
+    /**
+     * Greedy and tempered requests with logprobs keep their selection on the device and get their log-probabilities
+     * from it too (logprobs_rows, the CPU engine's arithmetic): the CPU engine's tokens, values and alternatives.
+     */
+    @Test
+    void logprobsOfGreedyAndTemperedRequestsComeFromTheDeviceAsTheCpuEngineComputesThem() throws Exception {
+        SamplingParams greedy = new SamplingParams(0, 1, 0, 0, null, 1, 0, 0, 5);
+        SamplingParams tempered = new SamplingParams(0.9, 1, 0, 0, 11L, 1, 0, 0, 0);
+        List<List<dev.tandem.api.engine.TokenLogprob>> runs = new ArrayList<>();
+        List<List<Integer>> tokens = new ArrayList<>();
+        Gpu gpu = TestGpus.create();
+        for (boolean cuda : new boolean[] {false, true}) {
+            EngineConfig config = random("f32");
+            try (Engine e = cuda
+                    ? new BuiltinEngine(
+                            config, NativeEngineProvider.core(config, CudaEngineProvider.backends(gpu, true)))
+                    : new NativeEngineProvider().create(config)) {
+                RecordingListener a = new RecordingListener();
+                RecordingListener b = new RecordingListener();
+                e.generate(
+                        new GenerateRequest(
+                                "a",
+                                new int[] {1, 4, 8},
+                                greedy,
+                                StopConditions.maxTokens(10).withIgnoreEos(true)),
+                        a);
+                e.generate(
+                        new GenerateRequest(
+                                "b",
+                                new int[] {1, 77},
+                                tempered,
+                                StopConditions.maxTokens(10).withIgnoreEos(true)),
+                        b);
+                a.await(java.time.Duration.ofMinutes(2));
+                b.await(java.time.Duration.ofMinutes(2));
+                List<dev.tandem.api.engine.TokenLogprob> lps = new ArrayList<>();
+                List<Integer> ids = new ArrayList<>();
+                for (RecordingListener l : List.of(a, b)) {
+                    ids.addAll(java.util.Arrays.stream(l.tokens()).boxed().toList());
+                    l.deltas().stream().filter(d -> d.logprobs() != null).forEach(d -> lps.addAll(d.logprobs()));
+                }
+                runs.add(lps);
+                tokens.add(ids);
+            }
+        }
+        assertThat(tokens.get(1)).hasSize(20).isEqualTo(tokens.get(0));
+        assertThat(runs.get(1)).hasSize(20);
+        for (int i = 0; i < 20; i++) {
+            var want = runs.get(0).get(i);
+            var got = runs.get(1).get(i);
+            assertThat(got.tokenId()).isEqualTo(want.tokenId());
+            assertThat(got.logprob()).isCloseTo(want.logprob(), org.assertj.core.data.Offset.offset(1e-4f));
+            assertThat(got.topIds()).containsExactly(want.topIds());
+            for (int k = 0; k < want.topLogprobs().length; k++) {
+                assertThat(got.topLogprobs()[k])
+                        .isCloseTo(want.topLogprobs()[k], org.assertj.core.data.Offset.offset(1e-4f));
+            }
+        }
+        if (gpu instanceof EmulatedGpu emulated) {
+            assertThat(emulated.launched("logprobs_rows"))
+                    .as("logprobs computed on the device")
+                    .isGreaterThanOrEqualTo(10);
+        }
+    }
 }
