@@ -156,6 +156,20 @@ extern "C" __global__ void gather_rows(float *out, const float *x, const int *id
 
 // ---- matrix products ------------------------------------------------------------------------------------------
 
+// Where output row r of token t goes. A product's rows may be stacked matrices (Q, K and V as one): rows [0, s1) go
+// to o0 ([token][s1]), [s1, s2) to o1 ([token][s2 - s1]), [s2, rows) to o2 ([token][rows - s2]), so each keeps its
+// own layout. One matrix: s1 = s2 = rows.
+__device__ __forceinline__ float *segment_at(float *o0, float *o1, float *o2, int s1, int s2, int rows, int t,
+                                             int r) {
+    if (r < s1) {
+        return o0 + (size_t) t * s1 + r;
+    }
+    if (r < s2) {
+        return o1 + (size_t) t * (s2 - s1) + (r - s1);
+    }
+    return o2 + (size_t) t * (rows - s2) + (r - s2);
+}
+
 // How a product's result `acc` lands in `out`, so that the residual add and the SwiGLU gate need no launch and no
 // extra pass over memory; each mode is the CPU engine's own operations on the finished product:
 //   EPI_STORE:    out = acc
@@ -179,8 +193,8 @@ __device__ __forceinline__ void epilogue(float *out, float acc, int mode) {
 
 // out[t][r] = sum_k W[r][k] * x[t][k] for tokens [0, n): one FMA chain over k from 0 per output (the CPU engine's
 // order, so f32 equals it bit for bit and a token's result does not depend on its batch). Tiles of 64 rows x 64
-// tokens staged through shared memory, k in steps of 16; each of 256 threads owns 4 rows x 4 tokens. `mode`: see
-// epilogue. grid (ceil(rows/64), ceil(n/64)), block 256.
+// tokens staged through shared memory, k in steps of 16; each of 256 threads owns 4 rows x 4 tokens. Outputs: see
+// segment_at; `mode`: see epilogue. grid (ceil(rows/64), ceil(n/64)), block 256.
 #define GM 64
 #define GN 64
 #define GK 16
@@ -238,7 +252,7 @@ __device__ __forceinline__ void epilogue(float *out, float acc, int mode) {
             int gr = r0 + tr + i;                                                                                      \
             int gt = t0 + tt + j;                                                                                      \
             if (gr < rows && gt < n) {                                                                                 \
-                epilogue(out + (size_t) gt * rows + gr, acc[i][j], mode);                                              \
+                epilogue(segment_at(out, out1, out2, s1, s2, rows, gt, gr), acc[i][j], mode);                          \
             }                                                                                                          \
         }                                                                                                              \
     }
@@ -246,13 +260,13 @@ __device__ __forceinline__ void epilogue(float *out, float acc, int mode) {
 #define LOAD_F32(i) W[i]
 #define LOAD_BF16(i) bf16(W[i])
 
-extern "C" __global__ void gemm_f32(float *out, const float *W, const float *x, int rows, int cols, int n,
-                                    int mode) {
+extern "C" __global__ void gemm_f32(float *out, float *out1, float *out2, int s1, int s2, const float *W,
+                                    const float *x, int rows, int cols, int n, int mode) {
     GEMM_BODY(LOAD_F32)
 }
 
-extern "C" __global__ void gemm_bf16(float *out, const uint16_t *W, const float *x, int rows, int cols, int n,
-                                     int mode) {
+extern "C" __global__ void gemm_bf16(float *out, float *out1, float *out2, int s1, int s2, const uint16_t *W,
+                                     const float *x, int rows, int cols, int n, int mode) {
     GEMM_BODY(LOAD_BF16)
 }
 
@@ -262,8 +276,8 @@ extern "C" __global__ void gemm_bf16(float *out, const uint16_t *W, const float 
 // (within rounding) on whether its step decodes or prefills. cols must be a multiple of 8 (the host checks).
 // grid (ceil(rows/8)), block 256.
 #define GEMV_MAX 8
-extern "C" __global__ void gemv_bf16(float *out, const uint16_t *W, const float *x, int rows, int cols, int n,
-                                     int mode) {
+extern "C" __global__ void gemv_bf16(float *out, float *out1, float *out2, int s1, int s2, const uint16_t *W,
+                                     const float *x, int rows, int cols, int n, int mode) {
     int lane = threadIdx.x % WARP;
     int r = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
     if (r >= rows) {
@@ -311,7 +325,7 @@ extern "C" __global__ void gemv_bf16(float *out, const uint16_t *W, const float 
         if (t < n) {
             float v = warp_sum(acc[t]);
             if (lane == 0) {
-                epilogue(out + (size_t) t * rows + r, v, mode);
+                epilogue(segment_at(out, out1, out2, s1, s2, rows, t, r), v, mode);
             }
         }
     }

@@ -69,9 +69,9 @@ public final class CudaComputeBackend implements ComputeBackend {
 
     private final DeviceMatrix embedding;
     private final DeviceMatrix classifier;
-    private final DeviceMatrix[] wq;
-    private final DeviceMatrix[] wk;
-    private final DeviceMatrix[] wv;
+    /** Per layer, Q, K and V stacked: one product (one launch, one pass over the input) for all three. */
+    private final DeviceMatrix[] wqkv;
+
     private final DeviceMatrix[] wo;
     private final DeviceMatrix[] w1;
     private final DeviceMatrix[] w2;
@@ -152,9 +152,7 @@ public final class CudaComputeBackend implements ComputeBackend {
         embedding = upload(uploaded, w.embedding());
         classifier = upload(uploaded, w.classifier());
         int layers = config.layers();
-        wq = new DeviceMatrix[layers];
-        wk = new DeviceMatrix[layers];
-        wv = new DeviceMatrix[layers];
+        wqkv = new DeviceMatrix[layers];
         wo = new DeviceMatrix[layers];
         w1 = new DeviceMatrix[layers];
         w2 = new DeviceMatrix[layers];
@@ -166,10 +164,10 @@ public final class CudaComputeBackend implements ComputeBackend {
         biasV = new long[layers];
         normQ = new long[layers];
         normK = new long[layers];
+        long stackedBytes = 0;
         for (int l = 0; l < layers; l++) {
-            wq[l] = upload(uploaded, w.wq()[l]);
-            wk[l] = upload(uploaded, w.wk()[l]);
-            wv[l] = upload(uploaded, w.wv()[l]);
+            wqkv[l] = DeviceMatrix.upload(gpu, w.wq()[l], w.wk()[l], w.wv()[l]);
+            stackedBytes += wqkv[l].bytes();
             wo[l] = upload(uploaded, w.wo()[l]);
             w1[l] = upload(uploaded, w.w1()[l]);
             w2[l] = upload(uploaded, w.w2()[l]);
@@ -187,7 +185,7 @@ public final class CudaComputeBackend implements ComputeBackend {
             }
         }
         finalNorm = floats(w.finalNorm());
-        long total = 0;
+        long total = stackedBytes;
         for (DeviceMatrix m : uploaded.values()) {
             total += m.bytes();
         }
@@ -436,9 +434,7 @@ public final class CudaComputeBackend implements ComputeBackend {
         gpu.launch(embedding.bf16() ? "embed_bf16" : "embed_f32", n, 1, 256, 0, x, embedding.address(), dTokens, dim);
         for (int l = 0; l < c.layers(); l++) {
             gpu.launch("rmsnorm_rows", n, 1, 256, 0, xb, x, attnNorm[l], dim, c.normEps());
-            matMul(wq[l], xb, q, n);
-            matMul(wk[l], xb, k, n);
-            matMul(wv[l], xb, v, n);
+            matMul(wqkv[l], xb, q, k, v, c.qDim(), c.qDim() + c.kvDim(), n, EPI_STORE);
             if (biasQ[l] != 0) {
                 elementwise("add_bias_rows", n * c.qDim(), q, biasQ[l], c.qDim(), n * c.qDim());
                 elementwise("add_bias_rows", n * c.kvDim(), k, biasK[l], c.kvDim(), n * c.kvDim());
@@ -529,9 +525,33 @@ public final class CudaComputeBackend implements ComputeBackend {
 
     /** {@code m · in[t]} for t in [0, n), landing in {@code out} as {@code epilogue} says (kernels.cu). */
     private void matMul(DeviceMatrix m, long in, long out, int n, int epilogue) {
+        matMul(m, in, out, out, out, m.rows(), m.rows(), n, epilogue);
+    }
+
+    /**
+     * {@code m · in[t]} for t in [0, n), where m's rows are stacked matrices: rows [0, s1) land in {@code out0},
+     * [s1, s2) in {@code out1}, the rest in {@code out2}, each in its own [token][rows] layout (kernels.cu,
+     * segment_at).
+     */
+    private void matMul(DeviceMatrix m, long in, long out0, long out1, long out2, int s1, int s2, int n, int epi) {
         if (m.bf16() && n <= GEMV_MAX_TOKENS && m.cols() % 8 == 0) {
             gpu.launch(
-                    "gemv_bf16", (m.rows() + 7) / 8, 1, 256, 0, out, m.address(), in, m.rows(), m.cols(), n, epilogue);
+                    "gemv_bf16",
+                    (m.rows() + 7) / 8,
+                    1,
+                    256,
+                    0,
+                    out0,
+                    out1,
+                    out2,
+                    s1,
+                    s2,
+                    m.address(),
+                    in,
+                    m.rows(),
+                    m.cols(),
+                    n,
+                    epi);
         } else {
             gpu.launch(
                     m.bf16() ? "gemm_bf16" : "gemm_f32",
@@ -539,13 +559,17 @@ public final class CudaComputeBackend implements ComputeBackend {
                     (n + 63) / 64,
                     256,
                     0,
-                    out,
+                    out0,
+                    out1,
+                    out2,
+                    s1,
+                    s2,
                     m.address(),
                     in,
                     m.rows(),
                     m.cols(),
                     n,
-                    epilogue);
+                    epi);
         }
     }
 

@@ -21,19 +21,50 @@ record DeviceMatrix(long address, int rows, int cols, boolean bf16) {
     private static final long STAGING = 32L << 20;
 
     static DeviceMatrix upload(Gpu gpu, Matrix m) {
-        boolean bf16;
-        if (m instanceof Bf16Matrix) {
-            bf16 = true;
-        } else if (m instanceof F32Matrix) {
-            bf16 = false;
-        } else {
-            throw new IllegalArgumentException("the cuda engine takes f32 or bf16 weights, not "
-                    + m.getClass().getSimpleName() + " (int8 runs on --engine native)");
+        return upload(gpu, new Matrix[] {m});
+    }
+
+    /**
+     * The rows of {@code parts} stacked in one device matrix (Q, K and V as one product: one launch reads all three);
+     * the parts share their columns and weight type.
+     */
+    static DeviceMatrix upload(Gpu gpu, Matrix... parts) {
+        boolean bf16 = bf16(parts[0]);
+        int cols = parts[0].cols();
+        int rows = 0;
+        for (Matrix m : parts) {
+            if (bf16(m) != bf16 || m.cols() != cols) {
+                throw new IllegalArgumentException("stacked matrices must share their columns and weight type");
+            }
+            rows += m.rows();
         }
+        int element = bf16 ? 2 : 4;
+        long address = gpu.alloc((long) rows * cols * element);
+        long rowBytes = (long) cols * element;
+        long at = address;
+        for (Matrix m : parts) {
+            copyRows(gpu, m, at, bf16);
+            at += m.rows() * rowBytes;
+        }
+        return new DeviceMatrix(address, rows, cols, bf16);
+    }
+
+    private static boolean bf16(Matrix m) {
+        if (m instanceof Bf16Matrix) {
+            return true;
+        }
+        if (m instanceof F32Matrix) {
+            return false;
+        }
+        throw new IllegalArgumentException("the cuda engine takes f32 or bf16 weights, not "
+                + m.getClass().getSimpleName() + " (int8 runs on --engine native)");
+    }
+
+    /** Copies {@code m}'s rows to device memory at {@code address}, row-major, as f32 or bf16. */
+    private static void copyRows(Gpu gpu, Matrix m, long address, boolean bf16) {
         int rows = m.rows();
         int cols = m.cols();
         int element = bf16 ? 2 : 4;
-        long address = gpu.alloc((long) rows * cols * element);
         long rowBytes = (long) cols * element;
         int rowsPerChunk = (int) Math.max(1, STAGING / rowBytes);
         try (Arena arena = Arena.ofShared()) {
@@ -58,6 +89,5 @@ record DeviceMatrix(long address, int rows, int cols, boolean bf16) {
                 gpu.upload(address + r0 * rowBytes, staging.asSlice(0, n * rowBytes));
             }
         }
-        return new DeviceMatrix(address, rows, cols, bf16);
     }
 }

@@ -84,7 +84,23 @@ class CudaKernelsTest {
         long in = put(x);
         long out = put(initial);
         if (kernel.startsWith("gemv")) {
-            gpu.launch(kernel, (m.rows() + 7) / 8, 1, 256, 0, out, d.address(), in, m.rows(), m.cols(), n, mode);
+            gpu.launch(
+                    kernel,
+                    (m.rows() + 7) / 8,
+                    1,
+                    256,
+                    0,
+                    out,
+                    out,
+                    out,
+                    m.rows(),
+                    m.rows(),
+                    d.address(),
+                    in,
+                    m.rows(),
+                    m.cols(),
+                    n,
+                    mode);
         } else {
             gpu.launch(
                     kernel,
@@ -93,6 +109,10 @@ class CudaKernelsTest {
                     256,
                     0,
                     out,
+                    out,
+                    out,
+                    m.rows(),
+                    m.rows(),
                     d.address(),
                     in,
                     m.rows(),
@@ -101,6 +121,40 @@ class CudaKernelsTest {
                     mode);
         }
         return floats(out, n * m.rows());
+    }
+
+    /** Q, K and V stacked in one matrix: one product, each part landing in its own [token][rows] buffer. */
+    @Test
+    void aStackedProductWritesEachPartToItsOwnBufferAsSeparateProductsWould() {
+        int cols = 32;
+        int n = 5;
+        F32Matrix a = new F32Matrix(randoms(40 * cols), 40, cols);
+        F32Matrix b = new F32Matrix(randoms(24 * cols), 24, cols);
+        F32Matrix c = new F32Matrix(randoms(24 * cols), 24, cols);
+        float[] x = randoms(n * cols);
+        long in = put(x);
+        for (boolean bf16 : new boolean[] {false, true}) {
+            Matrix[] parts = bf16
+                    ? new Matrix[] {Bf16Matrix.from(a), Bf16Matrix.from(b), Bf16Matrix.from(c)}
+                    : new Matrix[] {a, b, c};
+            DeviceMatrix d = DeviceMatrix.upload(gpu, parts);
+            for (String kernel : bf16 ? new String[] {"gemm_bf16", "gemv_bf16"} : new String[] {"gemm_f32"}) {
+                long o0 = gpu.alloc(4L * n * 40);
+                long o1 = gpu.alloc(4L * n * 24);
+                long o2 = gpu.alloc(4L * n * 24);
+                int grid = kernel.startsWith("gemv") ? (88 + 7) / 8 : (88 + 63) / 64;
+                gpu.launch(kernel, grid, 1, 256, 0, o0, o1, o2, 40, 64, d.address(), in, 88, cols, n, 0);
+                float[][] got = {floats(o0, n * 40), floats(o1, n * 24), floats(o2, n * 24)};
+                for (int p = 0; p < 3; p++) {
+                    float[] want = cpuProducts(parts[p], x, n);
+                    for (int i = 0; i < want.length; i++) {
+                        assertThat(got[p][i])
+                                .as("%s part %d output %d", kernel, p, i)
+                                .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-5f));
+                    }
+                }
+            }
+        }
     }
 
     @Test
