@@ -17,7 +17,10 @@ final class EngineOptions {
                     + " ${DEFAULT-VALUE}).")
     String dtype;
 
-    @Option(names = "--device", paramLabel = "N", description = "The GPU of --engine cuda (default: 0).")
+    @Option(
+            names = "--device",
+            paramLabel = "N",
+            description = "The GPU of --engine cuda (default: 0); with several workers, the first worker's.")
     Integer device;
 
     @Option(
@@ -125,6 +128,15 @@ final class EngineOptions {
     List<Map<String, String>> perWorker(String engine, int workers) {
         if (fronts(engine)) {
             return perUpstream(engine);
+        }
+        if (engine.equals("cuda") && workers > 1) {
+            // One GPU per worker, as one engine per GPU: worker i on device --device + i.
+            int base = device == null ? 0 : device;
+            List<Map<String, String>> out = new ArrayList<>();
+            for (int i = 0; i < workers; i++) {
+                out.add(Map.of("device", String.valueOf(base + i)));
+            }
+            return out;
         }
         if (gpusPerWorker == null) {
             return List.of();

@@ -46,8 +46,8 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--workers",
-            description = "In-process workers (default: 2; with --engine openai, one per --upstream and the flag is"
-                    + " not allowed).")
+            description = "In-process workers (default: 2; 1 with --engine cuda, whose worker i computes on GPU"
+                    + " --device + i; with --engine openai, one per --upstream and the flag is not allowed).")
     Integer workers;
 
     @Option(
@@ -110,7 +110,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         int n = !upstreams.isEmpty()
                 ? upstreams.size()
-                : prefillWorkers != null ? prefillWorkers + decodeWorkers : workers == null ? 2 : workers;
+                : prefillWorkers != null
+                        ? prefillWorkers + decodeWorkers
+                        : workers != null ? workers : engine.equals("cuda") ? 1 : 2;
         List<Map<String, String>> perWorker = engineOptions.perWorker(engine, n);
         EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Settings(
                 fc,
