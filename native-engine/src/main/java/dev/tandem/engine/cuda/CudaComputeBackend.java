@@ -26,13 +26,14 @@ import java.util.Map;
 /**
  * The {@code cuda} backend: the CPU engine's forward pass (same scheduler, same paged KV blocks, same sampler) with
  * every layer computed on the GPU by the kernels of {@code kernels.cu}. Only token ids, positions and block tables go
- * to the device each step, and only sampled token ids come back (whole logit rows only for requests that sample with
- * temperature, penalties or logprobs, which the host's {@link Sampler} then treats exactly as the CPU engine does).
+ * to the device each step, and only token ids and logprobs come back: greedy and tempered rows are chosen on the
+ * device with the CPU sampler's arithmetic; only rows with penalties, top-k/p or min-p send their logits to the
+ * host's {@link Sampler}, which treats them exactly as the CPU engine does.
  *
  * <p>A step's positions run in micro-batches of up to {@link #microBatch} tokens, each through all layers at once.
  * A step of only single-token decodes that all sample is padded to a bucket (1, 2, 4, ... 64 tokens) and replayed
  * from a {@link Gpu.Graph} captured on the first step of that size: a decode step is then one graph launch instead
- * of about a dozen launches per layer. Padding tokens write their KV into a scratch block.
+ * of ten launches per layer. Padding tokens write their KV into a scratch block.
  *
  * <p>f32 products use one FMA chain over k from 0, as the CPU engine, so an f32 product equals the CPU's bit for
  * bit; bf16 decode products (up to 8 tokens) split k across a warp for bandwidth.
