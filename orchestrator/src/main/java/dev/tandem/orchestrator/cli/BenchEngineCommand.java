@@ -114,7 +114,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
             o.put("prompt_len", promptLen);
             o.put("gen_len", genLen);
             o.put("warmup_tokens", warmupTokens);
-            o.put("threads", compute.threadCount());
+            if (!engine.equals("cuda")) {
+                o.put("threads", compute.threadCount());
+            }
             o.put("weight_bytes_per_token", e.info().weightBytesPerToken());
             if (bandwidth.isPresent() && e.info().weightBytesPerToken() > 0) {
                 o.put("memory_bandwidth_gb_s", round(bandwidth.getAsDouble() / 1e9));
@@ -134,6 +136,15 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     o.get("decode_tok_s").asDouble(),
                     o.get("ttft_ms").get("p50").asDouble(),
                     o.get("itl_ms").get("p50").asDouble());
+            if (o.has("roofline_tok_s")) {
+                System.err.printf(
+                        "tandem: device bandwidth %.1f GB/s, roofline %.1f tok/s: decode at %.0f%% of it%n",
+                        o.get("memory_bandwidth_gb_s").asDouble(),
+                        o.get("roofline_tok_s").asDouble(),
+                        100
+                                * o.get("decode_tok_s").asDouble()
+                                / o.get("roofline_tok_s").asDouble());
+            }
             System.out.println(json ? Json.text(o) : o.toPrettyString());
         }
         return 0;
