@@ -17,6 +17,9 @@
 //   tables:      [token][max blocks] block ids of each token's sequence; positions: [token]
 
 #include <stdint.h>
+#ifdef __CUDACC__
+#include <mma.h>
+#endif
 
 #define WARP 32
 
@@ -553,4 +556,73 @@ extern "C" __global__ void logprobs_rows(float *chosen_lp, int *top_ids, float *
         top_lp[(size_t) blockIdx.x * max_k + i] = (float) ((double) row[top[i]] - log_z);
     }
     chosen_lp[blockIdx.x] = (float) ((double) row[chosen[blockIdx.x]] - log_z);
+}
+
+// ---- tensor cores (option tensor-cores; off by default until measured on a GPU) -------------------------------
+
+// The bf16 product of many tokens on tensor cores, near f32 accuracy: bf16 weights are exact in TF32, and each f32
+// activation is split into two TF32 terms (hi = tf32(a), lo = tf32(a - hi)), so out = W·hi + W·lo loses only what
+// the two terms cannot hold (about 2^-22 relative) and the accumulation order inside an MMA. Same outputs and
+// epilogues as gemm_bf16. Tiles of 64 tokens x 64 rows, k in steps of 32 through shared memory; each of 4 warps owns
+// 16 tokens x 64 rows (four 16x16 accumulators). grid (ceil(rows/64), ceil(n/64)), block 128.
+#define TC_K 32
+#define TC_LD (TC_K + 4)
+extern "C" __global__ void gemm_bf16_tc(float *out, float *out1, float *out2, int s1, int s2, const uint16_t *W,
+                                        const float *x, int rows, int cols, int n, int mode) {
+    using namespace nvcuda;
+    __shared__ __align__(32) float xs[64 * TC_LD];
+    __shared__ __align__(32) float ws[64 * TC_LD];
+    __shared__ __align__(32) float cs[64 * 68];
+    int tid = threadIdx.x;
+    int warp = tid / WARP;
+    int r0 = blockIdx.x * 64;
+    int t0 = blockIdx.y * 64;
+    wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[4];
+    for (int j = 0; j < 4; j++) {
+        wmma::fill_fragment(acc[j], 0.0f);
+    }
+    for (int k0 = 0; k0 < cols; k0 += TC_K) {
+        for (int e = tid; e < 64 * TC_K; e += blockDim.x) {
+            int i = e / TC_K;
+            int k = e % TC_K;
+            int gk = k0 + k;
+            int gt = t0 + i;
+            int gr = r0 + i;
+            xs[i * TC_LD + k] = gt < n && gk < cols ? x[(size_t) gt * cols + gk] : 0.0f;
+            ws[i * TC_LD + k] = gr < rows && gk < cols ? bf16(W[(size_t) gr * cols + gk]) : 0.0f;
+        }
+        __syncthreads();
+        for (int kk = 0; kk < TC_K; kk += 8) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> hi;
+            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> lo;
+            wmma::load_matrix_sync(hi, xs + warp * 16 * TC_LD + kk, TC_LD);
+            for (int i = 0; i < hi.num_elements; i++) {
+                float a = hi.x[i];
+                float h = wmma::__float_to_tf32(a);
+                hi.x[i] = h;
+                lo.x[i] = wmma::__float_to_tf32(a - h);
+            }
+            for (int j = 0; j < 4; j++) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> b;
+                wmma::load_matrix_sync(b, ws + j * 16 * TC_LD + kk, TC_LD);
+                wmma::mma_sync(acc[j], lo, b, acc[j]);
+                wmma::mma_sync(acc[j], hi, b, acc[j]);
+            }
+        }
+        __syncthreads();
+    }
+    // Through shared memory to the epilogue: [token][row] in cs.
+    for (int j = 0; j < 4; j++) {
+        wmma::store_matrix_sync(cs + warp * 16 * 68 + j * 16, acc[j], 68, wmma::mem_row_major);
+    }
+    __syncthreads();
+    for (int e = tid; e < 64 * 64; e += blockDim.x) {
+        int i = e / 64;
+        int r = e % 64;
+        int gt = t0 + i;
+        int gr = r0 + r;
+        if (gt < n && gr < rows) {
+            epilogue(segment_at(out, out1, out2, s1, s2, rows, gt, gr), cs[i * 68 + r], mode);
+        }
+    }
 }

@@ -124,12 +124,17 @@ public final class CudaComputeBackend implements ComputeBackend {
     private final MemorySegment hostInts;
     private final Map<Integer, Gpu.Graph> graphs = new java.util.HashMap<>();
     private final boolean useGraphs;
+    /** bf16 products of more than 8 tokens on tensor cores (gemm_bf16_tc); off until measured on a GPU. */
+    private final boolean tensorCores;
+
     private final long weightBytes;
 
     /**
      * @param maxTokensPerStep the scheduler's token budget per step (micro-batches are at most this)
      * @param maxSequences the scheduler's sequences per step (sampling rows per step)
      * @param graphs whether decode steps are captured and replayed as graphs
+     * @param tensorCores whether bf16 products of more than 8 tokens run on tensor cores (TF32, activations in two
+     *     terms: near f32, not bit-equal to the CPU engine)
      */
     public CudaComputeBackend(
             LlamaConfig config,
@@ -139,10 +144,12 @@ public final class CudaComputeBackend implements ComputeBackend {
             int blockSize,
             int maxTokensPerStep,
             int maxSequences,
-            boolean graphs) {
+            boolean graphs,
+            boolean tensorCores) {
         this.c = config;
         this.gpu = gpu;
         this.useGraphs = graphs;
+        this.tensorCores = tensorCores;
         this.microBatch = Math.max(BUCKETS[BUCKETS.length - 1], Math.min(maxTokensPerStep, 2048));
         int context = Math.min(config.contextLength(), maxContext(config.headDim()));
         this.maxBlocks = (context + blockSize - 1) / blockSize;
@@ -541,6 +548,24 @@ public final class CudaComputeBackend implements ComputeBackend {
                     (m.rows() + 7) / 8,
                     1,
                     256,
+                    0,
+                    out0,
+                    out1,
+                    out2,
+                    s1,
+                    s2,
+                    m.address(),
+                    in,
+                    m.rows(),
+                    m.cols(),
+                    n,
+                    epi);
+        } else if (m.bf16() && tensorCores) {
+            gpu.launch(
+                    "gemm_bf16_tc",
+                    (m.rows() + 63) / 64,
+                    (n + 63) / 64,
+                    128,
                     0,
                     out0,
                     out1,

@@ -18,7 +18,8 @@ import java.io.InputStream;
  * {@code --engine cuda}: the built-in engine (scheduler, paged KV cache, sampler) computing on an NVIDIA GPU through
  * JCuda's driver API and the kernels compiled to PTX at build time. Options as {@code native} ({@code dtype}: f32 or
  * bf16; {@code kv-memory-bytes}: default 90% of the device memory left after weights and scratch), plus
- * {@code device} (default 0) and {@code graphs} (capture decode steps as CUDA graphs; default true).
+ * {@code device} (default 0), {@code graphs} (capture decode steps as CUDA graphs; default true) and
+ * {@code tensor-cores} (bf16 products of more than 8 tokens on tensor cores; default false until measured on a GPU).
  *
  * <p>Without a driver, a GPU or the PTX (a build without nvcc) the provider is unavailable with one line that names
  * CUDA; it never falls back to the CPU.
@@ -75,9 +76,10 @@ public final class CudaEngineProvider implements EngineProvider {
                     "--engine cuda takes f32 or bf16 weights, not '" + dtype + "' (int8 runs on --engine native)");
         }
         boolean graphs = Boolean.parseBoolean(config.options().getOrDefault("graphs", "true"));
+        boolean tensorCores = Boolean.parseBoolean(config.options().getOrDefault("tensor-cores", "false"));
         Gpu gpu = new JCudaGpu(device(config), ptx());
         try {
-            return NativeEngineProvider.core(config, backends(gpu, graphs));
+            return NativeEngineProvider.core(config, backends(gpu, graphs, tensorCores));
         } catch (RuntimeException | Error e) {
             gpu.close();
             throw e;
@@ -134,8 +136,13 @@ public final class CudaEngineProvider implements EngineProvider {
         return r.found() ? new CudaEngineProvider().unavailableReason() : r.reason();
     }
 
-    /** The cuda backend on {@code gpu}: weights, scratch and KV cache in its memory. */
+    /** The cuda backend on {@code gpu}: weights, scratch and KV cache in its memory; CUDA-core products. */
     public static BackendFactory backends(Gpu gpu, boolean graphs) {
+        return backends(gpu, graphs, false);
+    }
+
+    /** The cuda backend on {@code gpu}, with bf16 products of more than 8 tokens on tensor cores or not. */
+    public static BackendFactory backends(Gpu gpu, boolean graphs, boolean tensorCores) {
         return new BackendFactory() {
             @Override
             public long defaultKvBytes(EngineConfig config, LlamaConfig model, LlamaWeights weights) {
@@ -169,7 +176,8 @@ public final class CudaEngineProvider implements EngineProvider {
                         config.blockSize(),
                         config.maxNumBatchedTokens(),
                         config.maxNumSeqs(),
-                        graphs);
+                        graphs,
+                        tensorCores);
             }
         };
     }

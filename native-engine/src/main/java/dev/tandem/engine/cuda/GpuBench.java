@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * batch-32 decode; prints one JSON line with the roofline (bandwidth ÷ weight bytes per token) from the same run.
  * {@code bin/tandem bench engine --engine cuda} reports the same quantities where the whole CLI is installed.
  *
- * <p>Usage: {@code GpuBench MODEL DTYPE PROMPT GEN_LEN}
+ * <p>Usage: {@code GpuBench MODEL DTYPE PROMPT GEN_LEN [OPTION=VALUE ...]} (engine options, e.g.
+ * {@code tensor-cores=true}).
  */
 public final class GpuBench {
 
@@ -92,9 +93,15 @@ public final class GpuBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 4) {
-            System.err.println("usage: GpuBench MODEL DTYPE PROMPT_TOKENS GEN_LEN");
+        if (args.length < 4) {
+            System.err.println("usage: GpuBench MODEL DTYPE PROMPT_TOKENS GEN_LEN [OPTION=VALUE ...]");
             System.exit(2);
+        }
+        // Engine options after the four arguments, e.g. tensor-cores=true.
+        Map<String, String> options = new java.util.HashMap<>(Map.of("dtype", args[1]));
+        for (int i = 4; i < args.length; i++) {
+            String[] kv = args[i].split("=", 2);
+            options.put(kv[0], kv.length == 2 ? kv[1] : "true");
         }
         String model = args[0];
         String dtype = args[1];
@@ -106,7 +113,7 @@ public final class GpuBench {
                 .blockSize(16)
                 .maxNumSeqs(32)
                 .maxNumBatchedTokens(Math.max(2048, promptLen))
-                .options(Map.of("dtype", dtype))
+                .options(options)
                 .build();
         CudaEngineProvider provider = new CudaEngineProvider();
         double bandwidth = provider.measureMemoryBandwidth(config)

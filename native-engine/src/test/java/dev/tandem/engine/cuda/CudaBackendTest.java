@@ -54,7 +54,7 @@ class CudaBackendTest {
                 SharedFixtures.require("models/stories260K.bin").toString());
         int[] prompt = cases().get(0).prompt();
         var cpu = new dev.tandem.engine.cpu.CpuComputeBackend(m.config(), m.weights(), 8, 16, 1);
-        var gpu = new CudaComputeBackend(m.config(), m.weights(), TestGpus.create(), 8, 16, 256, 4, true);
+        var gpu = new CudaComputeBackend(m.config(), m.weights(), TestGpus.create(), 8, 16, 256, 4, true, false);
         gpu.logitsAfter(prompt);
         long t0 = System.nanoTime();
         float[] got = gpu.logitsAfter(prompt);
@@ -355,6 +355,29 @@ class CudaBackendTest {
             assertThat(emulated.launched("logprobs_rows"))
                     .as("logprobs computed on the device")
                     .isGreaterThanOrEqualTo(10);
+        }
+    }
+
+    /** With tensor cores, batched bf16 steps (prefill, more than 8 decodes) still give the CPU engine's tokens. */
+    @Test
+    void tensorCoreProductsKeepBf16OutputEqualToTheCpuEngine() throws Exception {
+        int[] prompt = {1, 17, 42, 99, 3, 250, 8, 60, 61, 62, 63, 64, 65};
+        List<Integer> cpu;
+        try (Engine e = new NativeEngineProvider().create(random("bf16"))) {
+            cpu = generate(e, "cpu", prompt, SamplingParams.GREEDY, 16);
+        }
+        Gpu gpu = TestGpus.create();
+        EngineConfig config = random("bf16");
+        List<Integer> tc;
+        try (Engine e = new BuiltinEngine(
+                config, NativeEngineProvider.core(config, CudaEngineProvider.backends(gpu, true, true)))) {
+            tc = generate(e, "tc", prompt, SamplingParams.GREEDY, 16);
+        }
+        assertThat(tc).isEqualTo(cpu);
+        if (gpu instanceof EmulatedGpu emulated) {
+            assertThat(emulated.launched("gemm_bf16_tc"))
+                    .as("the 13-token prefill on tensor cores")
+                    .isPositive();
         }
     }
 }

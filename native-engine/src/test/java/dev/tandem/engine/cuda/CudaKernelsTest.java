@@ -157,6 +157,58 @@ class CudaKernelsTest {
         }
     }
 
+    /**
+     * The tensor-core product (TF32, activations in two terms) agrees with the CPU's bf16 product to about f32
+     * rounding across tile edges (within 1e-5 of the sum of |w·x|: an MMA's accumulation order and rounding are the
+     * hardware's), and applies epilogues as the CUDA-core kernel does.
+     */
+    @Test
+    void theTensorCoreProductAgreesWithTheCpuEngineToF32Rounding() {
+        int rows = 80;
+        int cols = 72;
+        Matrix m = Bf16Matrix.from(new F32Matrix(randoms(rows * cols), rows, cols));
+        for (int n : new int[] {9, 70}) {
+            float[] x = randoms(n * cols);
+            float[] want = cpuProducts(m, x, n);
+            DeviceMatrix d = DeviceMatrix.upload(gpu, m);
+            long in = put(x);
+            long out = gpu.alloc(4L * n * rows);
+            float[] before = randoms(n * rows);
+            gpu.upload(out, MemorySegment.ofArray(before));
+            gpu.launch(
+                    "gemm_bf16_tc",
+                    (rows + 63) / 64,
+                    (n + 63) / 64,
+                    128,
+                    0,
+                    out,
+                    out,
+                    out,
+                    rows,
+                    rows,
+                    d.address(),
+                    in,
+                    rows,
+                    cols,
+                    n,
+                    1);
+            float[] got = floats(out, n * rows);
+            for (int i = 0; i < want.length; i++) {
+                double scale = 0;
+                int t = i / rows;
+                int r = i % rows;
+                float[] row = new float[cols];
+                m.row(r, row);
+                for (int k = 0; k < cols; k++) {
+                    scale += Math.abs(row[k] * x[t * cols + k]);
+                }
+                assertThat((double) got[i])
+                        .as("%d tokens, output %d", n, i)
+                        .isCloseTo(before[i] + want[i], org.assertj.core.data.Offset.offset(1e-5 * scale + 1e-6));
+            }
+        }
+    }
+
     @Test
     void theResidualAndGateEpiloguesAreTheCpuEnginesAddAndSwiGluOnTheProduct() {
         int rows = 72;
