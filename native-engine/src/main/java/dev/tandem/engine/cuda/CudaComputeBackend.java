@@ -542,61 +542,30 @@ public final class CudaComputeBackend implements ComputeBackend {
      * segment_at).
      */
     private void matMul(DeviceMatrix m, long in, long out0, long out1, long out2, int s1, int s2, int n, int epi) {
-        if (m.bf16() && n <= GEMV_MAX_TOKENS && m.cols() % 8 == 0) {
-            gpu.launch(
-                    "gemv_bf16",
-                    (m.rows() + 7) / 8,
-                    1,
-                    256,
-                    0,
-                    out0,
-                    out1,
-                    out2,
-                    s1,
-                    s2,
-                    m.address(),
-                    in,
-                    m.rows(),
-                    m.cols(),
-                    n,
-                    epi);
-        } else if (m.bf16() && tensorCores) {
-            gpu.launch(
-                    "gemm_bf16_tc",
-                    (m.rows() + 63) / 64,
-                    (n + 63) / 64,
-                    128,
-                    0,
-                    out0,
-                    out1,
-                    out2,
-                    s1,
-                    s2,
-                    m.address(),
-                    in,
-                    m.rows(),
-                    m.cols(),
-                    n,
-                    epi);
-        } else {
-            gpu.launch(
-                    m.bf16() ? "gemm_bf16" : "gemm_f32",
-                    (m.rows() + 63) / 64,
-                    (n + 63) / 64,
-                    256,
-                    0,
-                    out0,
-                    out1,
-                    out2,
-                    s1,
-                    s2,
-                    m.address(),
-                    in,
-                    m.rows(),
-                    m.cols(),
-                    n,
-                    epi);
-        }
+        // Same arguments for every product kernel; they differ in the grid: a warp per row for decode, tiles of
+        // 64 rows x 64 tokens (128 threads on tensor cores, 256 on CUDA cores) otherwise.
+        boolean gemv = m.bf16() && n <= GEMV_MAX_TOKENS && m.cols() % 8 == 0;
+        boolean tc = !gemv && m.bf16() && tensorCores;
+        String kernel = gemv ? "gemv_bf16" : tc ? "gemm_bf16_tc" : m.bf16() ? "gemm_bf16" : "gemm_f32";
+        int gridX = gemv ? (m.rows() + 7) / 8 : (m.rows() + 63) / 64;
+        int gridY = gemv ? 1 : (n + 63) / 64;
+        gpu.launch(
+                kernel,
+                gridX,
+                gridY,
+                tc ? 128 : 256,
+                0,
+                out0,
+                out1,
+                out2,
+                s1,
+                s2,
+                m.address(),
+                in,
+                m.rows(),
+                m.cols(),
+                n,
+                epi);
     }
 
     /** Samples a token for each of {@code samplers}, whose final hidden states are rows of {@code states}. */
